@@ -1,0 +1,4 @@
+"""``python -m ghostedge`` runs the CLI."""
+from ghostedge.cli.main import main
+
+raise SystemExit(main())

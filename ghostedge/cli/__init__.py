@@ -1,0 +1,1 @@
+"""Thin argparse commands over the ghostedge library."""

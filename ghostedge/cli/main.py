@@ -1,0 +1,100 @@
+"""``ghostedge`` entry point: a thin argparse layer over the library.
+
+Each command lives in ``ghostedge/cli/<name>.py`` with ``register(subparsers, common)`` that adds
+its parser and sets ``func`` to ``run(args, out) -> int``. Command modules import nothing heavy
+at module level (torch/tensorflow load only inside ``run``).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import traceback
+from typing import List, Optional
+
+from ghostedge import __version__
+from ghostedge.cli.output import Output
+from ghostedge.errors import GhostEdgeError
+
+COMMANDS = ["models", "convert", "eval", "predict", "inspect", "devices", "bench", "report"]
+
+
+class _LineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        level = record.levelname.lower()
+        return f"{level}: {record.getMessage()}"
+
+
+def common_parser() -> argparse.ArgumentParser:
+    """Options every command takes."""
+    common = argparse.ArgumentParser(add_help=False)
+    g = common.add_argument_group("output")
+    g.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    g.add_argument("-v", "--verbose", action="count", default=0, help="more log lines (-vv: debug)")
+    g.add_argument("-q", "--quiet", action="store_true", help="only errors and warnings")
+    g.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ghostedge",
+        description="GhostNet from PyTorch to phones: convert to verified TFLite (FP32/FP16/INT8), "
+                    "evaluate, and benchmark over adb.")
+    parser.add_argument("--version", action="version", version=f"ghostedge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = common_parser()
+    for name in COMMANDS:
+        try:  # TEMPORARY during parallel development: remove before the first commit lands
+            module = importlib.import_module(f"ghostedge.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"ghostedge.cli.{name}":
+                raise
+            continue
+        module.register(sub, common)
+    return parser
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING
+    if quiet:
+        level = logging.ERROR
+    elif verbose == 1:
+        level = logging.INFO
+    elif verbose >= 2:
+        level = logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LineFormatter())
+    root = logging.getLogger("ghostedge")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    _setup_logging(args.verbose, args.quiet)
+    out = Output(json_mode=args.json, quiet=args.quiet)
+    try:
+        return int(args.func(args, out) or 0)
+    except GhostEdgeError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted; partial outputs were removed and finished results kept",
+              file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last line of defence for the one-line contract
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback, "
+              "and report it)", file=sys.stderr)
+        return 1

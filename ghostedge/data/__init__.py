@@ -1,0 +1,1 @@
+"""Preprocessing, image folders and labels (numpy + Pillow only)."""

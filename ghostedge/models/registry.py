@@ -1,0 +1,98 @@
+"""Registry of GhostNet variants (names, widths, reference figures). Light: no torch import
+until a model is built."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from ghostedge.errors import ModelError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What ghostedge knows about one variant before building it."""
+
+    name: str                      # registry name, e.g. "ghostnet_100"
+    width: float                   # width multiplier
+    family: str                    # "timm" (timm/Huawei layout) or "paddle" (PaddleClas layout)
+    display_name: str              # name used in tables, as the seeds write it
+    params: int                    # parameters at 1000 classes
+    macs: int                      # multiply-accumulates at 224x224
+    builder: str                   # "module:function(width=..., num_classes=...)"
+    preprocessing: str = "torchvision"   # name in ghostedge.data.preprocess.PRESETS
+    weight_sources: Tuple[str, ...] = ()  # named sources in ghostedge.models.weights
+    reference: Dict[str, Any] = field(default_factory=dict)  # published top1/top5, latency
+    notes: str = ""
+
+    def build(self, num_classes: int = 1000) -> Any:
+        """Build the torch module (random weights, eval mode)."""
+        module_name, func_name = self.builder.split(":")
+        builder = getattr(importlib.import_module(module_name), func_name)
+        model = builder(width=self.width, num_classes=num_classes)
+        model.eval()
+        return model
+
+
+_TIMM_BUILDER = "ghostedge.models.ghostnet:ghostnet"
+_PADDLE_BUILDER = "ghostedge.models.paddle_ghostnet:paddle_ghostnet"
+
+# Reference figures: top-1/top-5 from the seeds (PaddleClas GhostNet.md / timm results CSV),
+# SD855 latency (ms, bs=1, threads 1/2/4) and storage (MB) from PaddleClas's table.
+_SD855 = {
+    0.5: {"sd855_ms": {1: 5.28, 2: 3.95, 4: 3.29}, "storage_mb": 10.0},
+    1.0: {"sd855_ms": {1: 12.89, 2: 8.66, 4: 6.72}, "storage_mb": 20.0},
+    1.3: {"sd855_ms": {1: 19.16, 2: 12.25, 4: 9.40}, "storage_mb": 29.0},
+}
+
+MODEL_SPECS: Dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Add a variant to the registry (names are unique)."""
+    if spec.name in MODEL_SPECS:
+        raise ValueError(f"model {spec.name} registered twice")
+    MODEL_SPECS[spec.name] = spec
+    return spec
+
+
+register(ModelSpec(
+    "ghostnet_050", 0.5, "timm", "GhostNet_x0_5", 2_587_292, 42_328_152, _TIMM_BUILDER,
+    weight_sources=(), reference={"top1": 0.662, "top5": 0.866, **_SD855[0.5]},
+    notes="timm ships no trained weights for 0.5x (ghostnet_050.untrained)"))
+register(ModelSpec(
+    "ghostnet_100", 1.0, "timm", "GhostNet_x1_0", 5_182_508, 141_150_512, _TIMM_BUILDER,
+    weight_sources=("imagenet", "timm", "huawei"),
+    reference={"top1": 0.7398, "top5": 0.9146, **_SD855[1.0]}))
+register(ModelSpec(
+    "ghostnet_130", 1.3, "timm", "GhostNet_x1_3", 7_358_820, 227_003_256, _TIMM_BUILDER,
+    weight_sources=(), reference={"top1": 0.757, "top5": 0.927, **_SD855[1.3]},
+    notes="timm ships no trained weights for 1.3x (ghostnet_130.untrained)"))
+
+
+def get_spec(name: str) -> ModelSpec:
+    """Look a variant up by name, with a helpful error listing the known names."""
+    try:
+        return MODEL_SPECS[name]
+    except KeyError:
+        known = ", ".join(sorted(MODEL_SPECS))
+        raise ModelError(f"Unknown model {name!r}", f"known models are {known}",
+                         "Run `ghostedge models` to list them") from None
+
+
+def list_specs() -> List[ModelSpec]:
+    """All registered variants in a stable order."""
+    return [MODEL_SPECS[k] for k in sorted(MODEL_SPECS)]
+
+
+def create_model(name: str, num_classes: int = 1000) -> Any:
+    """Build a registered variant with random weights (eval mode)."""
+    return get_spec(name).build(num_classes=num_classes)
+
+
+def spec_for_display_name(display_name: str) -> Optional[ModelSpec]:
+    """Find a variant by its table name (e.g. "GhostNet_x1_0")."""
+    for spec in MODEL_SPECS.values():
+        if spec.display_name == display_name:
+            return spec
+    return None

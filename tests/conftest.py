@@ -1,0 +1,28 @@
+"""Shared test fixtures. Tests never read ../shared: what they need lives in tests/data or the package."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+DATA_DIR = TESTS_DIR / "data"
+
+os.environ.setdefault("GHOSTEDGE_NO_PROGRESS", "1")
+
+
+@pytest.fixture(scope="session")
+def photos() -> list[Path]:
+    """The five bundled real photos."""
+    from ghostedge.data.preprocess import bundled_photos
+
+    return bundled_photos()
+
+
+@pytest.fixture()
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    """A private ghostedge cache per test."""
+    d = tmp_path / "cache"
+    monkeypatch.setenv("GHOSTEDGE_CACHE", str(d))
+    return d
