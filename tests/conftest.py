@@ -4,11 +4,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import sys
+
 import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
 DATA_DIR = TESTS_DIR / "data"
 
+sys.path.insert(0, str(TESTS_DIR))  # test helpers such as fakephone/ import by name
 os.environ.setdefault("GHOSTEDGE_NO_PROGRESS", "1")
 
 
