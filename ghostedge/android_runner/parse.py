@@ -1,0 +1,180 @@
+"""Parse what TFLite/LiteRT ``benchmark_model`` prints, across its versions (units: µs).
+
+Handles the TF 1.x ``Average inference timings`` line, the ``Inference timings in us`` line,
+``INFO:``/``VERBOSE:``/``ERROR:`` prefixes or none, logcat prefixes (benchmark APK), ``%g`` numbers
+(``2.44318e+06``), single-run stat lines (``count=1 curr=``), p5/median/p95 and the three memory
+line variants.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional
+
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_LOGCAT = re.compile(r"^\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+\s+\d+\s+\d+\s+[VDIWEF]\s+[^:]*?\s*:\s?")
+_LEVEL = re.compile(r"^(INFO|WARN|WARNING|ERROR|FATAL|VERBOSE|DEBUG):\s?")
+_STAT = re.compile(r"^count=(\d+)\b(.*)$")
+_STAT_KEYS = ("first", "curr", "min", "max", "avg", "std", "p5", "median", "p95")
+_TIMINGS = re.compile(rf"Inference timings in us: Init: ({_NUM}), First inference: ({_NUM}), "
+                      rf"Warmup \(avg\): ({_NUM}), Inference \(avg\): ({_NUM})")
+_LEGACY = re.compile(rf"Average inference timings in us: Warmup: ({_NUM}), Init: ({_NUM}), "
+                     rf"no stats: ({_NUM})")
+_SESSION = re.compile(rf"Initialized session in ({_NUM})\s*ms")
+_SIZE = re.compile(rf"The input model file size \(MB\): ({_NUM})")
+_MEM_INIT = re.compile(rf"^(Peak memory footprint|Memory footprint delta from the start of the tool)"
+                       rf" \(MB\): init=({_NUM}) overall=({_NUM})")
+_MEM_PEAK = re.compile(rf"Overall peak memory footprint \(MB\) via periodic monitoring: ({_NUM})")
+_MEM_STATUS = re.compile(r"^[-+]\s*(VmRSS|RssAnnon|RssAnon|RssFile \+ RssShmem)\s*:\s*(\d+)\s*MB")
+_STATUS_KEYS = {"VmRSS": "end_vmrss_mb", "RssAnnon": "end_rss_anon_mb", "RssAnon": "end_rss_anon_mb",
+                "RssFile + RssShmem": "end_rss_file_shmem_mb"}
+_FAILURE = re.compile(r"Benchmarking failed|Failed to |Could not |Permission denied|not found|"
+                      r"inaccessible or not found|Segmentation fault|Aborted|CANNOT LINK|"
+                      r"No such file", re.I)
+
+
+@dataclass
+class RunStats:
+    """One ``count=… first=… curr=… min=… max=… avg=… std=… [p5= median= p95=]`` line (µs)."""
+
+    count: int
+    first: Optional[float] = None
+    curr: Optional[float] = None
+    min: Optional[float] = None
+    max: Optional[float] = None
+    avg: Optional[float] = None
+    std: Optional[float] = None
+    p5: Optional[float] = None
+    median: Optional[float] = None
+    p95: Optional[float] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class BenchmarkOutput:
+    """Everything read from one benchmark_model run. Times in µs; ``None`` when not printed.
+
+    ``memory`` keys (MB): ``peak_init_mb``/``peak_overall_mb`` (old ``Peak memory footprint``),
+    ``delta_init_mb``/``delta_overall_mb`` (``Memory footprint delta …``), ``peak_periodic_mb``
+    (``--report_peak_memory_footprint``), ``end_vmrss_mb`` etc. (``Memory status at the end``).
+    """
+
+    init_us: Optional[float] = None
+    first_us: Optional[float] = None
+    warmup_avg_us: Optional[float] = None
+    avg_us: Optional[float] = None
+    warmup: Optional[RunStats] = None
+    runs: Optional[RunStats] = None
+    memory: Dict[str, float] = field(default_factory=dict)
+    model_size_mb: Optional[float] = None
+    failed: bool = False
+    error_lines: List[str] = field(default_factory=list)
+    raw: str = ""
+    exit_code: Optional[int] = None
+
+    @property
+    def median_us(self) -> Optional[float]:
+        """Median of the measured runs when printed (newer builds), else their average."""
+        if self.runs is not None and self.runs.median is not None:
+            return self.runs.median
+        return self.avg_us
+
+    @property
+    def memory_overall_mb(self) -> Optional[float]:
+        """The best single memory figure available (periodic peak, else overall footprint)."""
+        for key in ("peak_periodic_mb", "delta_overall_mb", "peak_overall_mb"):
+            if key in self.memory:
+                return self.memory[key]
+        return None
+
+    def to_dict(self, include_raw: bool = False) -> Dict[str, Any]:
+        data = asdict(self)
+        if not include_raw:
+            data.pop("raw")
+        return data
+
+
+def strip_prefixes(line: str) -> str:
+    """Remove a logcat prefix and a log-level prefix (``INFO: ``) from one line."""
+    line = line.rstrip("\r\n")
+    line = _LOGCAT.sub("", line, count=1)
+    return _LEVEL.sub("", line, count=1).strip()
+
+
+def parse_stat_line(body: str, count: int) -> RunStats:
+    """Key=value pairs of a stat line (``%g`` numbers allowed)."""
+    values = dict(re.findall(rf"\b(\w+)=({_NUM})", body))
+    stats = RunStats(count=count)
+    for key in _STAT_KEYS:
+        if key in values:
+            setattr(stats, key, float(values[key]))
+    if count == 1 and stats.curr is not None:  # one run prints only curr (and percentiles)
+        for key in ("first", "min", "max", "avg"):
+            if getattr(stats, key) is None:
+                setattr(stats, key, stats.curr)
+    return stats
+
+
+def parse_benchmark_output(text: str) -> BenchmarkOutput:
+    """Parse benchmark_model's stdout+stderr (or logcat) text. Never raises on odd input."""
+    out = BenchmarkOutput(raw=text)
+    stats: List[RunStats] = []
+    session_ms: Optional[float] = None
+    for raw_line in text.splitlines():
+        level = _LEVEL.match(_LOGCAT.sub("", raw_line.strip(), count=1))
+        line = strip_prefixes(raw_line)
+        if not line:
+            continue
+        stat = _STAT.match(line)
+        if stat:
+            stats.append(parse_stat_line(stat.group(2), int(stat.group(1))))
+            continue
+        found = _TIMINGS.search(line)
+        if found:
+            out.init_us, out.first_us, out.warmup_avg_us, out.avg_us = map(float, found.groups())
+            continue
+        found = _LEGACY.search(line)
+        if found:
+            out.warmup_avg_us, out.init_us, out.avg_us = map(float, found.groups())
+            continue
+        found = _SESSION.search(line)
+        if found:
+            session_ms = float(found.group(1))
+            continue
+        found = _SIZE.search(line)
+        if found:
+            out.model_size_mb = float(found.group(1))
+            continue
+        found = _MEM_INIT.search(line)
+        if found:
+            prefix = "peak" if found.group(1).startswith("Peak") else "delta"
+            out.memory[f"{prefix}_init_mb"] = float(found.group(2))
+            out.memory[f"{prefix}_overall_mb"] = float(found.group(3))
+            continue
+        found = _MEM_PEAK.search(line)
+        if found:
+            out.memory["peak_periodic_mb"] = float(found.group(1))
+            continue
+        found = _MEM_STATUS.search(line)
+        if found:
+            out.memory[_STATUS_KEYS[found.group(1)]] = float(found.group(2))
+            continue
+        is_error = level is not None and level.group(1) in ("ERROR", "FATAL")
+        if is_error or _FAILURE.search(line):
+            out.error_lines.append(line)
+    if len(stats) >= 2:
+        out.warmup, out.runs = stats[-2], stats[-1]
+    elif stats:
+        out.warmup = stats[0]
+    if out.init_us is None and session_ms is not None:
+        out.init_us = session_ms * 1000.0
+    if out.first_us is None and out.warmup is not None:
+        out.first_us = out.warmup.first
+    if out.avg_us is None and out.runs is not None:
+        out.avg_us = out.runs.avg
+    if out.warmup_avg_us is None and out.warmup is not None:
+        out.warmup_avg_us = out.warmup.avg
+    out.failed = bool(re.search(r"Benchmarking failed", text)) or out.avg_us is None
+    return out

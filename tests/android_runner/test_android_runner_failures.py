@@ -1,0 +1,84 @@
+"""run_benchmark_model's verdicts on what the phone printed, with a scripted adb (no phone):
+success, each failure class, and output without the end marker."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import List, Optional
+
+import pytest
+
+from ghostedge.android_runner import AdbResult, DeviceVanishedError, run_benchmark_model
+from ghostedge.errors import BenchmarkError, DeviceError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "benchmark_model"
+BIN = "/data/local/tmp/ghostedge/benchmark_model"
+MODEL = "/data/local/tmp/ghostedge/model.tflite"
+
+
+class PhoneSays:
+    """An Adb stand-in: answers the benchmark command with ``text`` and then the end marker
+    carrying ``rc`` (no marker when ``rc`` is None, as when the phone vanishes)."""
+
+    serial = "STUB"
+
+    def __init__(self, text: str, rc: Optional[int] = 0, alive: bool = True) -> None:
+        self.text, self.rc, self.alive = text, rc, alive
+        self.commands: List[List[str]] = []
+
+    def run(self, args, timeout=None, check=True) -> AdbResult:
+        self.commands.append(list(args))
+        marker = re.search(r"echo (GHOSTEDGE_END_\w+) rc=\$\?$", args[-1]).group(1)
+        out = self.text + (f"{marker} rc={self.rc}\n" if self.rc is not None else "")
+        return AdbResult(out, "", 0, ["adb", "-s", "STUB", *args])
+
+    def get_state(self, timeout=None) -> str:
+        if not self.alive:
+            raise DeviceError("device 'STUB' not found", "gone")
+        return "device"
+
+
+def test_success_parses_and_quotes_the_command() -> None:
+    phone = PhoneSays((FIXTURES / "04_tf2.16plus_android_info_prefix_percentiles.txt").read_text())
+    out = run_benchmark_model(phone, BIN, MODEL, 4, "f0", warmup_runs=5, num_runs=50)  # type: ignore[arg-type]
+    assert out.exit_code == 0 and out.avg_us == pytest.approx(13331.4) and out.runs.median == 13289
+    script = phone.commands[0][1]
+    assert phone.commands[0][0] == "shell"
+    assert script.startswith(f"taskset f0 {BIN} --graph={MODEL} --num_threads=4 --warmup_runs=5 --num_runs=50 2>&1; echo ")
+    assert "GHOSTEDGE_END_" not in out.raw
+
+
+def test_model_path_with_spaces_is_quoted() -> None:
+    phone = PhoneSays((FIXTURES / "10_fake_benchmark_model_emulator_output.txt").read_text())
+    run_benchmark_model(phone, BIN, "/data/local/tmp/ghostedge/a b;reboot.tflite", 1, None)  # type: ignore[arg-type]
+    assert "'--graph=/data/local/tmp/ghostedge/a b;reboot.tflite'" in phone.commands[0][1]
+
+
+@pytest.mark.parametrize("text, rc, words", [
+    ((FIXTURES / "07_failure_nnapi_delegate.txt").read_text(), 1, "delegate"),
+    ((FIXTURES / "08_failure_missing_model_fake.txt").read_text(), 1, "cannot open"),
+    ("Segmentation fault\n", 139, "SIGSEGV"),
+    ("Aborted\n", 134, "SIGABRT"),
+    (f"/system/bin/sh: {BIN}: can't execute: Permission denied\n", 126, "Permission denied"),
+    (f"/system/bin/sh: {BIN}: inaccessible or not found\n", 127, "not found on the phone"),
+    (f"/system/bin/sh: {BIN}: not executable: 64-bit ELF file\n", 126, "ABI"),
+    (f'CANNOT LINK EXECUTABLE "{BIN}": library "libnnapi.so" not found\n', 1, "cannot start"),
+    ("/system/bin/sh: taskset: inaccessible or not found\n", 127, "--affinity none"),
+    ("taskset: sched_setaffinity: Invalid argument\n", 1, "taskset could not pin"),
+    ((FIXTURES / "04_tf2.16plus_android_info_prefix_percentiles.txt").read_text(), 3, "exit code 3"),
+    ("INFO: STARTING!\nINFO: Loaded model x\n", 0, "failed"),  # exit 0 but no timings
+])
+def test_failures_are_explained(text: str, rc: int, words: str) -> None:
+    with pytest.raises(BenchmarkError) as info:
+        run_benchmark_model(PhoneSays(text, rc), BIN, MODEL, 1, "80")  # type: ignore[arg-type]
+    assert words in str(info.value)
+    assert info.value.fix
+
+
+def test_missing_end_marker() -> None:
+    half = (FIXTURES / "04_tf2.16plus_android_info_prefix_percentiles.txt").read_text()[:600]
+    with pytest.raises(DeviceVanishedError) as info:
+        run_benchmark_model(PhoneSays(half, None, alive=False), BIN, MODEL, 1, "80")  # type: ignore[arg-type]
+    assert "vanished" in str(info.value)
+    with pytest.raises(BenchmarkError, match="incomplete"):
+        run_benchmark_model(PhoneSays(half, None, alive=True), BIN, MODEL, 1, "80")  # type: ignore[arg-type]
