@@ -51,14 +51,16 @@ def get_preset(name: str) -> Preprocessing:
 
 
 def load_rgb(path: Union[str, Path]):
-    """Open an image as RGB (grayscale, CMYK, palette and alpha images are converted)."""
+    """Open an image as 8-bit RGB. Grayscale, CMYK and palette images are converted; alpha (RGBA,
+    LA, palette transparency) is composited over white; 16-bit images are scaled to 8 bits (a plain
+    ``convert("RGB")`` would clip them to white)."""
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     if not path.exists():
         raise DataError(f"Image {path} does not exist", "no such file", "Check the path")
     if path.is_dir():
-        raise DataError(f"{path} is a folder, not an image")
+        raise DataError(f"{path} is a folder, not an image", "an image file is needed", "Pass a file")
     try:
         with Image.open(path) as img:
             img.load()
@@ -67,8 +69,13 @@ def load_rgb(path: Union[str, Path]):
                 background = Image.new("RGB", img.size, (255, 255, 255))
                 background.paste(img, mask=img.getchannel("A"))
                 return background
+            if img.mode.startswith("I;16") or img.mode == "I":
+                wide = np.asarray(img, dtype=np.float64)
+                if img.mode != "I" or wide.max(initial=0) > 255:
+                    wide = np.round(wide / 257.0)  # 0..65535 -> 0..255
+                return Image.fromarray(np.clip(wide, 0, 255).astype(np.uint8), "L").convert("RGB")
             return img.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise DataError(f"Cannot read image {path}", f"{type(exc).__name__}: {exc}",
                         "Pass a JPEG/PNG/BMP/WebP file") from exc
 
@@ -102,17 +109,26 @@ def _torchvision_center_crop(arr: np.ndarray, crop: int) -> np.ndarray:
 
 
 def _paddle_resize_crop(arr: np.ndarray, size: int, crop: int) -> np.ndarray:
-    """PaddleClas ResizeImage(resize_short) with cv2 + CropImage(crop)."""
+    """PaddleClas ``ResizeImage(resize_short=size)`` + ``CropImage(crop)`` (deploy/python/preprocess.py,
+    the same ops as ppcls's eval pipeline) on an RGB uint8 HWC array.
+
+    Short side scaled by ``size / min(w, h)``, each side ``int(round(side * scale))`` (Python's
+    round-half-even), ``cv2.resize`` INTER_LINEAR (no antialiasing); crop starts at
+    ``(side - crop) // 2`` (floor; torchvision rounds). PaddleClas decodes with cv2 (BGR → RGB);
+    on baseline JPEGs and opaque PNGs that gives the same pixels as Pillow's decode.
+    """
     import cv2
 
     h, w = arr.shape[:2]
     percent = float(size) / min(w, h)
     new_w, new_h = int(round(w * percent)), int(round(h * percent))
-    arr = cv2.resize(arr, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    arr = cv2.resize(np.ascontiguousarray(arr), (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     h, w = arr.shape[:2]
     top, left = (h - crop) // 2, (w - crop) // 2
     if top < 0 or left < 0:
-        raise DataError(f"Image of {w}x{h} is smaller than the {crop} crop after resizing")
+        raise DataError(f"Image resized to {w}x{h} is smaller than the {crop}x{crop} crop",
+                        f"the short side is resized to {size}",
+                        f"Use a resize size of at least {crop}")
     return arr[top:top + crop, left:left + crop]
 
 
