@@ -1,0 +1,147 @@
+"""What a benchmark measures: models × threads × repeats, interleaved so thermal drift spreads."""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from ghostedge._io import sha256_file
+from ghostedge.errors import UsageError
+
+DEFAULT_THREADS = (1, 2, 4)
+DEFAULT_REPEATS = 3
+DEFAULT_WARMUP_RUNS = 10   # PaddleClas's benchmark.sh used 10 warm-up runs
+DEFAULT_NUM_RUNS = 50      # benchmark_model's own default
+DEFAULT_MIN_SECS = 1.0     # benchmark_model: keep running until num_runs AND min_secs are reached
+DEFAULT_WARMUP_MIN_SECS = 0.5
+MAX_SECS = 150.0           # benchmark_model: stop starting new runs after this
+
+
+@dataclass(frozen=True)
+class BenchModel:
+    """One .tflite file to measure, with the name it gets in tables."""
+
+    path: str
+    display_name: str
+    registry_name: Optional[str]   # e.g. "ghostnet_100" when the file maps to a known variant
+    precision: Optional[str]       # "fp32" / "fp16" / "int8" when known
+    sha256: str
+    size_bytes: int
+
+    @property
+    def label(self) -> str:
+        """Row name in the tables, e.g. "GhostNet_x1_0 INT8"."""
+        return f"{self.display_name} {self.precision.upper()}" if self.precision else self.display_name
+
+    def to_dict(self) -> Dict[str, Any]:
+        data = asdict(self)
+        data["label"] = self.label
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "BenchModel":
+        return cls(str(data["path"]), str(data["display_name"]), data.get("registry_name"),
+                   data.get("precision"), str(data["sha256"]), int(data["size_bytes"]))
+
+
+def describe_model(path: "os.PathLike[str] | str") -> BenchModel:
+    """Hash and name a .tflite file (the name comes from its .report.json or its file name)."""
+    from ghostedge.device_bench.naming import model_identity
+
+    path = Path(path)
+    identity = model_identity(path)
+    return BenchModel(str(path.resolve()), identity.display_name, identity.registry_name,
+                      identity.precision, sha256_file(path), path.stat().st_size)
+
+
+def disambiguate(models: Sequence[BenchModel]) -> List[BenchModel]:
+    """Give models that would share a table row distinct names (their file names in brackets)."""
+    labels = [m.label for m in models]
+    out = []
+    for model in models:
+        if labels.count(model.label) > 1:
+            stem = Path(model.path).name[:-len(".tflite")] if model.path.endswith(".tflite") \
+                else Path(model.path).stem
+            parent = Path(model.path).parent.name
+            model = replace(model, display_name=f"{model.display_name} [{parent}/{stem}]")
+        out.append(model)
+    return out
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One invocation of the benchmark: a (model, threads) cell in repeat ``repeat``."""
+
+    index: int
+    repeat: int
+    model: BenchModel
+    threads: int
+
+
+@dataclass
+class BenchPlan:
+    """Models × threads × repeats with warm-up/run counts and the optional cool-down."""
+
+    models: List[BenchModel]
+    threads: List[int] = field(default_factory=lambda: list(DEFAULT_THREADS))
+    repeats: int = DEFAULT_REPEATS
+    warmup_runs: int = DEFAULT_WARMUP_RUNS
+    num_runs: int = DEFAULT_NUM_RUNS
+    cooldown_temp_c: Optional[float] = None
+    cooldown_max_wait_s: float = 120.0
+    min_secs: float = DEFAULT_MIN_SECS
+    warmup_min_secs: float = DEFAULT_WARMUP_MIN_SECS
+
+    def __post_init__(self) -> None:
+        validate_plan(self.models, self.threads, self.repeats, self.warmup_runs, self.num_runs)
+        for flag, value in (("--min-secs", self.min_secs), ("--warmup-min-secs", self.warmup_min_secs)):
+            if not 0 <= value <= MAX_SECS:
+                raise UsageError(f"Invalid {flag} {value:g}", f"it must be between 0 and {MAX_SECS:g} s",
+                                 f"Use e.g. {flag} 1 (0 = exactly the given number of runs)")
+
+    def runs(self) -> List[PlannedRun]:
+        """Every invocation in order: repeat r covers every (model, threads) cell before r+1."""
+        order: List[PlannedRun] = []
+        for repeat in range(self.repeats):
+            for model in self.models:
+                for threads in self.threads:
+                    order.append(PlannedRun(len(order), repeat, model, threads))
+        return order
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"models": [m.to_dict() for m in self.models], "threads": list(self.threads),
+                "repeats": self.repeats, "warmup_runs": self.warmup_runs, "num_runs": self.num_runs,
+                "cooldown_temp_c": self.cooldown_temp_c,
+                "cooldown_max_wait_s": self.cooldown_max_wait_s, "min_secs": self.min_secs,
+                "warmup_min_secs": self.warmup_min_secs}
+
+
+def validate_plan(models: Sequence[BenchModel], threads: Sequence[int], repeats: int,
+                  warmup_runs: int, num_runs: int) -> None:
+    """Refuse plans that cannot produce a table, with the option to change."""
+    if not models:
+        raise UsageError("Nothing to benchmark", "no models were given",
+                         "Pass one or more .tflite files")
+    if not threads or any(int(t) < 1 for t in threads):
+        raise UsageError(f"Invalid --threads {list(threads)}", "thread counts must be 1 or more",
+                         "Use e.g. --threads 1 2 4")
+    if len(set(threads)) != len(threads):
+        raise UsageError(f"Invalid --threads {list(threads)}", "a thread count is repeated",
+                         "List each thread count once")
+    if repeats < 1:
+        raise UsageError(f"Invalid --repeats {repeats}", "at least one repeat is needed",
+                         "Use --repeats 3 (the default) or more")
+    if warmup_runs < 0 or num_runs < 1:
+        raise UsageError(f"Invalid --warmup-runs {warmup_runs} / --num-runs {num_runs}",
+                         "warm-up runs must be >= 0 and runs >= 1", "Use e.g. --num-runs 50")
+    labels = [m.label for m in models]
+    paths = [m.path for m in models]
+    if len(set(paths)) != len(paths):
+        raise UsageError("The same model file was given twice", ", ".join(paths),
+                         "List each .tflite once")
+    if len(set(labels)) != len(labels):
+        dup = sorted({x for x in labels if labels.count(x) > 1})
+        raise UsageError(f"Two models would share the table row {dup[0]!r}",
+                         "rows are named from .report.json or the file name",
+                         "Rename one of the files so that their names differ")
