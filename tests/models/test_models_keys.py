@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from conftest import DATA_DIR
-
-FIXTURE = DATA_DIR / "models" / "timm_ghostnet_state_dict.json"
+FIXTURE = Path(__file__).resolve().parent.parent / "data" / "models" / "timm_ghostnet_state_dict.json"
 PARAMS = {"ghostnet_050": 2_587_292, "ghostnet_100": 5_182_508, "ghostnet_130": 7_358_820}
 
 
