@@ -96,3 +96,25 @@ def spec_for_display_name(display_name: str) -> Optional[ModelSpec]:
         if spec.display_name == display_name:
             return spec
     return None
+
+
+# --- PaddleClas GhostNet (paddle owner; ghostedge.models.paddle_ghostnet / pdparams) ---------------
+# PaddleClas's own architecture (SE C//4 with Linear layers and a clip gate, BN in the head), for its
+# .pdparams checkpoints. Params/MACs computed with ghostedge.models.ghostnet.count_params/count_macs
+# (PaddleClas's "Params(M)" 2.60/5.21/7.38 also counts BN running statistics). Top-1/top-5 as the
+# seed (PaddleClas GhostNet.md) writes them; GhostNet_x1_3_ssld is a weights source of x1_3 whose
+# own reference figures live in ghostedge.models.pdparams.PADDLE_SOURCES.
+for _name, _width, _display, _params, _macs, _top1, _top5, _sources in (
+        ("paddle_ghostnet_x0_5", 0.5, "GhostNet_x0_5", 2_588_232, 42_327_816, 0.668, 0.869,
+         ("paddle:GhostNet_x0_5",)),
+        ("paddle_ghostnet_x1_0", 1.0, "GhostNet_x1_0", 5_183_016, 141_149_744, 0.740, 0.916,
+         ("paddle:GhostNet_x1_0",)),
+        ("paddle_ghostnet_x1_3", 1.3, "GhostNet_x1_3", 7_352_622, 226_995_784, 0.757, 0.925,
+         ("paddle:GhostNet_x1_3", "paddle:GhostNet_x1_3_ssld"))):
+    register(ModelSpec(
+        _name, _width, "paddle", _display, _params, _macs, _PADDLE_BUILDER, preprocessing="paddle",
+        weight_sources=_sources, reference={"top1": _top1, "top5": _top5, **_SD855[_width]},
+        notes="PaddleClas layout; weights: " + ", ".join(_sources)
+              + " (or a .pdparams file); cv2 resize preprocessing"))
+del _name, _width, _display, _params, _macs, _top1, _top5, _sources
+# --- end of PaddleClas GhostNet block -------------------------------------------------------------

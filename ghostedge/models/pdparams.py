@@ -1,0 +1,353 @@
+"""PaddleClas ``.pdparams`` checkpoints without Paddle: a restricted unpickler, the name/layout
+mapping onto ``ghostedge.models.paddle_ghostnet``, and the named sources ``paddle:GhostNet_*``.
+
+A ``.pdparams`` is a pickle (protocol 2-4) of ``{structured_name: numpy array}`` plus a
+``"StructuredToParameterName@@"`` table (skipped); some Paddle versions store ``(name, array)``
+tuples. Unpickling admits only numpy's array/dtype/scalar reconstruction and plain containers:
+any other global (``os.system``, ``builtins.eval``, ...) is refused before it is called.
+Imports torch only inside ``to_torch_state_dict`` / ``load_named_or_file``.
+"""
+from __future__ import annotations
+
+import logging
+import pickle
+import re
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+
+from ghostedge.errors import ModelError, WeightsError
+
+log = logging.getLogger(__name__)
+
+NAME_TABLE_KEY = "StructuredToParameterName@@"
+_URL = "https://paddle-imagenet-models-name.bj.bcebos.com/dygraph/{}.pdparams"
+_SD855 = {0.5: {1: 5.28, 2: 3.95, 4: 3.29}, 1.0: {1: 12.89, 2: 8.66, 4: 6.72},
+          1.3: {1: 19.16, 2: 12.25, 4: 9.40}}
+
+
+@dataclass(frozen=True)
+class PaddleSource:
+    """A PaddleClas checkpoint published at a fixed URL (no SHA-256 is published for any)."""
+
+    name: str                       # as PaddleClas and the seed tables write it
+    width: float
+    url: str
+    sha256: Optional[str] = None    # None: recorded on first download (hub provenance)
+    reference: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        """The ghostedge registry name of the matching architecture."""
+        return _model_for(self.width)
+
+
+def _model_for(width: float) -> str:
+    """Registry name of the PaddleClas-layout GhostNet at ``width`` (1.3 → paddle_ghostnet_x1_3)."""
+    return "paddle_ghostnet_x" + f"{width:.1f}".replace(".", "_")
+
+
+def _source(name: str, width: float, file_stem: str, top1: float, top5: float,
+            sd855: Dict[int, float], storage_mb: float) -> PaddleSource:
+    ref = {"top1": top1, "top5": top5, "sd855_ms": sd855, "storage_mb": storage_mb}
+    return PaddleSource(name, width, _URL.format(file_stem), None, ref)
+
+
+# Reference figures as the seed (PaddleClas GhostNet.md) writes them; the ssld row's SD855 times
+# differ from the plain x1_3 row in GhostNet.md (17.85 / 10.18 ms at 2 / 4 threads).
+PADDLE_SOURCES: Dict[str, PaddleSource] = {s.name: s for s in (
+    _source("GhostNet_x0_5", 0.5, "GhostNet_x0_5_pretrained", 0.668, 0.869, _SD855[0.5], 10.0),
+    _source("GhostNet_x1_0", 1.0, "GhostNet_x1_0_pretrained", 0.740, 0.916, _SD855[1.0], 20.0),
+    _source("GhostNet_x1_3", 1.3, "GhostNet_x1_3_pretrained", 0.757, 0.925, _SD855[1.3], 29.0),
+    _source("GhostNet_x1_3_ssld", 1.3, "GhostNet_x1_3_ssld_pretrained", 0.794, 0.945,
+            {1: 19.16, 2: 17.85, 4: 10.18}, 29.0),
+)}
+
+_STEM_WIDTH = {8: 0.5, 16: 1.0, 20: 1.3}   # conv1 output channels → width
+
+
+def is_paddle_weights(weights: str) -> bool:
+    """True for ``paddle:<name>`` sources and ``*.pdparams`` files (what this module loads)."""
+    return weights.lower().startswith("paddle:") or weights.lower().endswith(".pdparams")
+
+
+class _RefusedGlobal(pickle.UnpicklingError):
+    def __init__(self, module: str, name: str) -> None:
+        super().__init__(f"{module}.{name}")
+        self.qualname = f"{module}.{name}"
+
+
+def _numpy_global(name: str) -> Any:
+    if name in ("ndarray", "dtype"):
+        return getattr(np, name)
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy < 1.26
+        from numpy.core import multiarray  # type: ignore[no-redef]
+    return getattr(multiarray, name)
+
+
+# What unpickling may look up: numpy's array/dtype/scalar reconstruction (numpy 1.x and 2.x module
+# names), OrderedDict, and _codecs.encode (bytes in protocol-2 pickles). Nothing else, ever.
+_ALLOWED_GLOBALS = {
+    **{(mod, name): (lambda n=name: _numpy_global(n)) for mod, names in (
+        ("numpy", ("ndarray", "dtype")), ("numpy.core.multiarray", ("_reconstruct", "scalar")),
+        ("numpy._core.multiarray", ("_reconstruct", "scalar"))) for name in names},
+    ("collections", "OrderedDict"): lambda: __import__("collections").OrderedDict,
+    ("_codecs", "encode"): lambda: __import__("_codecs").encode,
+}
+
+
+class _PlainDataUnpickler(pickle.Unpickler):
+    """Admits plain containers, str, numbers and numpy arrays/dtypes/scalars; nothing else."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        factory = _ALLOWED_GLOBALS.get((module, name))
+        if factory is None:
+            raise _RefusedGlobal(module, name)
+        return factory()
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise _RefusedGlobal("persistent_id", repr(pid)[:40])
+
+
+def describe_non_pdparams(path: Path) -> Optional[Tuple[str, str]]:
+    """``(what it is, what to pass instead)`` when ``path`` is plainly not a pickled .pdparams."""
+    to_pass = ("Pass the training checkpoint (.pdparams) instead, e.g. --weights "
+               "paddle:GhostNet_x1_0 (downloads GhostNet_x1_0_pretrained.pdparams)")
+    names = [p.name for p in path.iterdir()] if path.is_dir() else [path.name]
+    if any(n.endswith((".pdmodel", ".pdiparams", ".pdiparams.info")) for n in names) or (
+            path.is_dir() and "inference.json" in names):
+        return "a Paddle inference model (.pdmodel/.pdiparams: a compiled program and unnamed " \
+               "parameters, not a .pdparams checkpoint)", to_pass
+    if path.is_dir():
+        return "a folder, not a .pdparams file", "Pass the .pdparams file inside it"
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if not head:
+        return "an empty file", "Download the .pdparams again"
+    if head[:1] == b"\x80":
+        return None
+    if head == bytes(16):  # .pdiparams: uint32 version 0, uint64 LoD level 0, uint32 version 0
+        return "Paddle inference model parameters (.pdiparams content: unnamed tensors, not a " \
+               ".pdparams checkpoint)", to_pass
+    if head[:4] == b"PK\x03\x04":
+        return "a zip archive (e.g. a PyTorch .pth checkpoint), not a .pdparams pickle", \
+               "Pass .pth/.safetensors files with a timm-layout model (e.g. --model ghostnet_100)"
+    if tarfile.is_tarfile(path):
+        with tarfile.open(path) as tar:
+            members = tar.getnames()
+        if any(m.endswith((".pdiparams", ".pdmodel")) for m in members):
+            return "a tar of a Paddle inference model (*_infer.tar)", to_pass
+        return "a tar archive, not a .pdparams pickle", "Extract the .pdparams file and pass it"
+    return "not a pickle (a .pdparams file starts with the pickle protocol byte 0x80)", to_pass
+
+
+def paddle_inference_error(path: Union[str, Path]) -> Optional[WeightsError]:
+    """The error for a Paddle inference model (.pdmodel/.pdiparams, a folder or *_infer.tar of
+    them) given as weights, else None: for checkpoint readers that route by file name."""
+    path = Path(path)
+    odd = describe_non_pdparams(path) if path.exists() else None
+    if odd is None or "inference model" not in odd[0]:
+        return None
+    return WeightsError(f"{path} is {odd[0]}", "", odd[1])
+
+
+def model_for_weights(weights: str) -> Optional[str]:
+    """The registry model that fits ``paddle:<name>`` or a PaddleClas GhostNet ``.pdparams`` file
+    (from its stem conv width), for commands whose --model is not given; None when unknown."""
+    if weights.lower().startswith("paddle:"):
+        name = re.sub(r"_pretrained$", "", weights.split(":", 1)[1].strip().lower())
+        source = {k.lower(): v for k, v in PADDLE_SOURCES.items()}.get(name)
+        return source.model if source else None
+    width = guess_width(read_pdparams(weights)) if weights.lower().endswith(".pdparams") else None
+    return _model_for(width) if width is not None else None
+
+
+def source_rows(cache_dir: Any = None) -> List[Dict[str, Any]]:
+    """One record per named source ``paddle:<name>`` (model, table name, URL, reference, cached)."""
+    from ghostedge.models import hub
+
+    return [{"source": f"paddle:{s.name}", "model": s.model, "display_name": s.name, "url": s.url,
+             "preprocessing": "paddle", "reference": dict(s.reference),
+             "cached": hub.cache_path_for_url(s.url, cache_dir).is_file()}
+            for s in PADDLE_SOURCES.values()]
+
+
+def read_pdparams(path: Union[str, Path]) -> Dict[str, np.ndarray]:
+    """Unpickle a ``.pdparams`` safely: ``{structured_name: float array}`` (name table dropped)."""
+    path = Path(path)
+    if not path.exists():
+        raise WeightsError(f"Weights file {path} does not exist", "no such file", "Check the path")
+    odd = describe_non_pdparams(path)
+    if odd is not None:
+        raise WeightsError(f"{path} is {odd[0]}", "", odd[1])
+    try:
+        with open(path, "rb") as fh:
+            obj = _PlainDataUnpickler(fh, encoding="latin1").load()
+    except _RefusedGlobal as exc:
+        raise WeightsError(
+            f"Refused to load {path}",
+            f"its pickle asks for {exc.qualname}, which a .pdparams of plain arrays never does "
+            "(nothing from the file was run)",
+            "Use a checkpoint from a trusted source, e.g. --weights paddle:GhostNet_x1_0") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError,
+            AttributeError, OverflowError, MemoryError, UnicodeDecodeError) as exc:
+        raise WeightsError(f"Cannot read {path}",
+                           f"truncated or corrupt pickle ({type(exc).__name__}: {exc})",
+                           "Download the .pdparams again (a partial download looks like this)") from exc
+    return _arrays_from(obj, path)
+
+
+def _arrays_from(obj: Any, path: Path) -> Dict[str, np.ndarray]:
+    if not isinstance(obj, dict):
+        raise WeightsError(f"{path} is not a .pdparams state dict",
+                           f"its pickle holds a {type(obj).__name__}, not a dict of arrays",
+                           "Pass a checkpoint written by paddle.save(model.state_dict(), ...)")
+    arrays: Dict[str, np.ndarray] = {}
+    for key, value in obj.items():
+        if key == NAME_TABLE_KEY:
+            continue
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+            value = value[1]                      # (ParamAttr name, array), older/newer Paddle
+        if not isinstance(key, str) or not isinstance(value, np.ndarray) \
+                or value.dtype.kind not in "fiub":
+            raise WeightsError(f"{path} is not a .pdparams state dict",
+                               f"entry {key!r} holds {type(value).__name__} "
+                               f"{getattr(value, 'dtype', '')}, not a numeric array",
+                               "Pass a checkpoint written by paddle.save(model.state_dict(), ...)")
+        arrays[key] = value
+    return arrays
+
+
+def _few(names: List[str], limit: int = 4) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def guess_width(arrays: Dict[str, np.ndarray]) -> Optional[float]:
+    """Width of a PaddleClas GhostNet checkpoint from its stem conv (8/16/20 channels)."""
+    stem = arrays.get("conv1._conv.weight", arrays.get("conv1_weights"))
+    return _STEM_WIDTH.get(int(stem.shape[0])) if stem is not None and stem.ndim == 4 else None
+
+
+def num_classes_of(arrays: Dict[str, np.ndarray]) -> Optional[int]:
+    """Classes of the checkpoint's classifier (``fc_1.bias``), if it has one."""
+    bias = arrays.get("fc_1.bias", arrays.get("fc_1_offset"))
+    return int(bias.shape[0]) if bias is not None and bias.ndim == 1 else None
+
+
+def to_torch_state_dict(arrays: Dict[str, np.ndarray], model: Any, label: str = "checkpoint"
+                        ) -> Dict[str, Any]:
+    """Map PaddleClas names/layouts onto ``model`` (a PaddleGhostNet). Raises WeightsError naming
+    every missing, unexpected and mis-shaped key."""
+    import torch
+
+    from ghostedge.models.paddle_ghostnet import paddle_param_name, paddle_structured_name
+
+    by_param_name = any(k.endswith(("_weights", "_offset", "_bn_scale")) for k in arrays) and \
+        "conv1._conv.weight" not in arrays
+    out: Dict[str, Any] = {}
+    used, missing, mismatched = set(), [], []
+    for tkey, tval in model.state_dict().items():
+        if tkey.endswith("num_batches_tracked"):
+            out[tkey] = torch.zeros((), dtype=torch.long)
+            continue
+        pkey, transpose = paddle_structured_name(tkey)
+        if by_param_name:
+            pkey = paddle_param_name(pkey)
+        if pkey not in arrays:
+            missing.append(f"{pkey} (for {tkey})")
+            continue
+        used.add(pkey)
+        arr = arrays[pkey].T if transpose else arrays[pkey]
+        if tuple(arr.shape) != tuple(tval.shape):
+            shown = f"{list(arrays[pkey].shape)}" + (" transposed" if transpose else "")
+            mismatched.append(f"{pkey} is {shown}, model {tkey} needs {list(tval.shape)}")
+            continue
+        out[tkey] = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+    unexpected = sorted(set(arrays) - used)
+    if missing or mismatched or unexpected:
+        problems = [f"{len(found)} {what}: {_few(found, 3 if what[0] == 's' else 4)}" for what, found in (
+            ("shape mismatches", mismatched), ("missing keys", missing), ("unexpected keys", unexpected))
+            if found]
+        width = guess_width(arrays)
+        fix = "Pass a PaddleClas GhostNet .pdparams that matches --model"
+        if width is not None and width != getattr(model, "width", None):
+            fix = f"The file looks like GhostNet width {width}: use --model {_model_for(width)}"
+        raise WeightsError(f"{label} does not fit {type(model).__name__} width "
+                           f"{getattr(model, 'width', '?')}", "; ".join(problems), fix)
+    return out
+
+
+def _resolve_named(weights: str, spec: Any) -> PaddleSource:
+    name = weights.split(":", 1)[1].strip()
+    lookup = {k.lower(): v for k, v in PADDLE_SOURCES.items()}
+    source = lookup.get(name.lower()) or lookup.get(re.sub(r"_pretrained$", "", name.lower()))
+    if source is None:
+        raise WeightsError(f"Unknown PaddleClas weights {weights!r}",
+                           f"known: {', '.join('paddle:' + k for k in PADDLE_SOURCES)}",
+                           "Pick one of those, or pass a .pdparams file")
+    if spec.family != "paddle" or abs(spec.width - source.width) > 1e-6:
+        raise ModelError(f"paddle:{source.name} does not fit model {spec.name}",
+                         f"it is PaddleClas's GhostNet width {source.width} "
+                         f"(PaddleClas layout), {spec.name} is {spec.family} width {spec.width}",
+                         f"Use --model {source.model}")
+    return source
+
+
+def load_named_or_file(weights: str, spec: Any, cache_dir: Any = None
+                       ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """``paddle:<name>`` or a ``.pdparams`` path → (state dict for ``spec``'s torch model, info).
+
+    ``info`` has ``source``, ``display_name`` (e.g. ``GhostNet_x1_3_ssld``, for tables),
+    ``preprocessing`` ("paddle"), ``num_classes``, ``path``, ``sha256`` and, for named sources,
+    ``url``, ``sha256_verified`` (False: none is published, the hash is recorded on first
+    download) and ``reference`` (seed top-1/top-5, SD855 ms, storage MB).
+    """
+    from ghostedge._io import sha256_file
+
+    info: Dict[str, Any] = {"format": "pdparams", "preprocessing": "paddle", "family": "paddle"}
+    named = weights.lower().startswith("paddle:")
+    source = _resolve_named(weights, spec) if named else None
+    if spec.family != "paddle":
+        raise ModelError(f"{weights} is a PaddleClas checkpoint but {spec.name} has the "
+                         f"{spec.family} layout", "the two GhostNets differ (SE width and gate, head)",
+                         f"Use --model {_model_for(spec.width)}")
+    if source is not None:
+        from ghostedge.models import hub
+
+        path, record = hub.fetch(source.url, source.sha256, cache_dir)
+        if not source.sha256 and not record.get("cached"):
+            log.warning("PaddleClas publishes no SHA-256 for %s: recorded %s on this first download "
+                        "(%s); later runs check the cached file against it", source.url,
+                        record.get("sha256"), hub.provenance_path(path))
+        info.update(source=f"paddle:{source.name}", display_name=source.name, url=source.url,
+                    sha256=record.get("sha256"), sha256_verified=bool(source.sha256),
+                    reference=dict(source.reference), path=str(path))
+        label = f"paddle:{source.name} ({path})"
+    else:
+        path = Path(weights).expanduser()
+        label = str(path)
+        info.update(source=str(path), path=str(path), display_name=_display_name_for_file(path, spec))
+        if info["display_name"] in PADDLE_SOURCES:
+            info["reference"] = dict(PADDLE_SOURCES[info["display_name"]].reference)
+    arrays = read_pdparams(path)
+    if "sha256" not in info:
+        info["sha256"] = sha256_file(path)
+    classes = num_classes_of(arrays) or 1000
+    model = spec.build(num_classes=classes)
+    state = to_torch_state_dict(arrays, model, label)
+    info.update(num_classes=classes, tensors=len(arrays))
+    log.info("loaded %s: %d arrays mapped onto %s", label, len(arrays), spec.name)
+    return state, info
+
+
+def _display_name_for_file(path: Path, spec: Any) -> str:
+    """``GhostNet_x1_3_ssld_pretrained.pdparams`` → ``GhostNet_x1_3_ssld`` when the width fits."""
+    stem = re.sub(r"(_pretrained)?\.pdparams$", "", path.name, flags=re.I).lower()
+    source = {k.lower(): v for k, v in PADDLE_SOURCES.items()}.get(stem)
+    return source.name if source and abs(source.width - spec.width) < 1e-6 else spec.display_name
