@@ -37,7 +37,8 @@ def random_crops(paths: Sequence[Path], n: int, size: int = 224, seed: int = 0) 
 def recalibrate_batchnorm(model, images: Optional[np.ndarray] = None, batches: int = 20,
                           batch_size: int = 8, seed: int = 0):
     """Reset and re-estimate every BatchNorm's running mean/var from ``images`` (float32 NCHW,
-    normalized), or from random crops of the bundled photos. Returns the model in eval mode."""
+    normalized), or from random crops of the bundled photos. BatchNorms on pooled (1×1) inputs
+    are left neutral. Returns the model in eval mode."""
     import torch
 
     from ghostedge.data.preprocess import bundled_photos
@@ -49,14 +50,29 @@ def recalibrate_batchnorm(model, images: Optional[np.ndarray] = None, batches: i
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None  # cumulative average over all batches
+    # A BatchNorm that sees one value per channel and image (e.g. PaddleClas's head BN after global
+    # pooling) gets a degenerate variance from a few photos, which amplifies the head many times:
+    # such layers keep their neutral statistics (mean 0, var 1).
+    pooled: set = set()
+
+    def spot_pooled(bn, inputs) -> None:
+        x = inputs[0]
+        if x.dim() == 2 or all(d == 1 for d in x.shape[2:]):
+            pooled.add(bn)
+
+    hooks = [bn.register_forward_pre_hook(spot_pooled) for bn in bns]
     model.train()
     try:
         with torch.no_grad():
             for start in range(0, len(images), batch_size):
                 model(torch.from_numpy(images[start:start + batch_size]))
     finally:
+        for hook in hooks:
+            hook.remove()
         for bn, momentum in saved:
             bn.momentum = momentum
+        for bn in pooled:
+            bn.reset_running_stats()
         model.eval()
     log.info("re-estimated BatchNorm statistics of %d layers on %d images", len(bns), len(images))
     return model
