@@ -4,7 +4,9 @@ A checkpoint is a .pth/.pt/.bin torch pickle (loaded with ``weights_only=True`` 
 .safetensors file, or a downloaded Hugging Face folder holding ``model.safetensors`` /
 ``pytorch_model.bin``. The state dict may be wrapped in ``state_dict`` / ``model`` / ... keys and
 prefixed with ``module.``-style prefixes; ``normalize_state_dict`` unwraps and strips those.
-Unreadable files (empty, truncated, TFLite, arbitrary pickles) raise ``WeightsError`` saying why.
+Unreadable files (empty, truncated, TFLite, arbitrary pickles) raise ``WeightsError`` saying why;
+Paddle inference models (.pdmodel/.pdiparams, a folder or ``*_infer.tar`` of them) get
+``ghostedge.models.pdparams``' error saying what they are and what to pass instead.
 """
 from __future__ import annotations
 
@@ -17,6 +19,25 @@ from ghostedge.errors import WeightsError
 _WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "state_dict_ema", "model_ema", "net")
 _PREFIXES = ("module.", "_orig_mod.", "model.")
 _SHOWN = 3  # keys named in "holds no tensors" errors
+_TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors", ".ckpt")
+
+
+def refuse_paddle_inference(path: Path) -> None:
+    """Raise ``pdparams.paddle_inference_error(path)`` for a Paddle inference model (.pdmodel,
+    .pdiparams, a folder or *_infer.tar of them). Files with a PyTorch suffix are not examined (a
+    zero-filled .pth is a broken download, not a .pdiparams)."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() in _TORCH_SUFFIXES:
+        return
+    try:
+        from ghostedge.models import pdparams
+    except ModuleNotFoundError as exc:
+        if exc.name != "ghostedge.models.pdparams":
+            raise
+        return
+    refused = pdparams.paddle_inference_error(path)
+    if refused is not None:
+        raise refused
 
 
 def checkpoint_file(path: Path) -> Path:
@@ -36,6 +57,7 @@ def read_checkpoint(path: Path) -> Tuple[Dict[str, Any], List[str]]:
 
     Returns ``(state_dict, notes)``; notes say what was unwrapped, stripped or dropped.
     """
+    refuse_paddle_inference(path)
     path = checkpoint_file(path)
     if not path.is_file():
         raise WeightsError(f"Weights file {path} does not exist", "no such file", "Check the path")

@@ -90,12 +90,20 @@ def create_model(name: str, num_classes: int = 1000) -> Any:
     return get_spec(name).build(num_classes=num_classes)
 
 
-def spec_for_display_name(display_name: str) -> Optional[ModelSpec]:
-    """Find a variant by its table name (e.g. "GhostNet_x1_0")."""
-    for spec in MODEL_SPECS.values():
-        if spec.display_name == display_name:
-            return spec
-    return None
+def spec_for_display_name(display_name: str, family: Optional[str] = None) -> Optional[ModelSpec]:
+    """Find a variant by its table name (e.g. "GhostNet_x1_0"), or None.
+
+    Table names are shared by the timm and PaddleClas variants of a width (``GhostNet_x1_0`` is
+    both ghostnet_100 and paddle_ghostnet_x1_0): with ``family`` ("timm" or "paddle") the variant of
+    that family is returned when there is one; otherwise (or when that family has no such name)
+    the timm variant, else the first registered match.
+    """
+    matches = [spec for spec in MODEL_SPECS.values() if spec.display_name == display_name]
+    for wanted in (family, "timm"):
+        found = next((spec for spec in matches if wanted and spec.family == wanted), None)
+        if found is not None:
+            return found
+    return matches[0] if matches else None
 
 
 # --- PaddleClas GhostNet (paddle owner; ghostedge.models.paddle_ghostnet / pdparams) ---------------

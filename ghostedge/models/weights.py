@@ -5,6 +5,9 @@
 named source (``imagenet``, ``timm``, ``huawei``; ``paddle:*`` and ``*.pdparams`` go to
 ``ghostedge.models.pdparams``) or ``random``. Pickles load with ``weights_only=True`` only.
 Reading checkpoint files is ``ghostedge.models.checkpoints`` (its public names are re-exported here).
+Paddle inference models (.pdmodel/.pdiparams, their folders, ``*_infer.tar``) are refused with an
+error that says what to pass instead. ``default_model_for(weights)`` is the registry model for
+commands whose ``--model`` is not given.
 """
 from __future__ import annotations
 
@@ -15,10 +18,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ghostedge._io import sha256_file
-from ghostedge.errors import DownloadError, ModelError, WeightsError
+from ghostedge.errors import DownloadError, GhostEdgeError, ModelError, WeightsError
 from ghostedge.models import hub
 # Checkpoint reading lives in ghostedge.models.checkpoints; re-exported here (public API).
-from ghostedge.models.checkpoints import checkpoint_file, normalize_state_dict, read_checkpoint  # noqa: F401
+from ghostedge.models.checkpoints import (checkpoint_file, normalize_state_dict,  # noqa: F401
+                                          read_checkpoint, refuse_paddle_inference)
 from ghostedge.models.registry import ModelSpec, get_spec, list_specs
 
 log = logging.getLogger(__name__)
@@ -85,7 +89,9 @@ def load_model(name: str, weights: str, num_classes: Optional[int] = None,
                 "url": record["url"], "sha256_verified": record.get("sha256_verified", False),
                 "notes": notes}
     else:
-        path = checkpoint_file(_local_path(weights))
+        local = _local_path(weights)
+        refuse_paddle_inference(local)
+        path = checkpoint_file(local)
         state, notes = read_checkpoint(path)
         info = {"kind": "file", "source": weights, "path": str(path), "sha256": sha256_file(path),
                 "notes": notes}
@@ -95,6 +101,38 @@ def load_model(name: str, weights: str, num_classes: Optional[int] = None,
     info["preprocessing"] = preprocessing
     log.info("loaded %s weights into %s (%d classes)", info["kind"], spec.name, info["num_classes"])
     return LoadedModel(model, spec, info, preprocessing)
+
+
+def default_model_for(weights: Optional[str]) -> str:
+    """The registry model that fits ``weights``, for commands whose ``--model`` is not given.
+
+    ``paddle:<name>`` → its ``paddle_ghostnet_*`` model; a ``.pdparams`` file → the
+    ``paddle_ghostnet_*`` model of its width (told from its stem conv: the file is unpickled, which
+    the load that follows does anyway); anything else, or a width that cannot be told,
+    ``ghostnet_100`` (whose load then says what is wrong). Never raises.
+    """
+    weights = (weights or "").strip()
+    pdparams = _pdparams_module()
+    if pdparams is not None and pdparams.is_paddle_weights(weights):
+        try:
+            found = pdparams.model_for_weights(weights)
+        except (GhostEdgeError, OSError) as exc:
+            log.debug("cannot tell the model of %s: %s", weights, exc)
+            found = None
+        if found is not None:
+            return found
+    return "ghostnet_100"
+
+
+def _pdparams_module() -> Any:
+    """``ghostedge.models.pdparams`` (imported lazily), or None where it is not installed."""
+    try:
+        from ghostedge.models import pdparams
+    except ModuleNotFoundError as exc:
+        if exc.name != "ghostedge.models.pdparams":
+            raise
+        return None
+    return pdparams
 
 
 def _random_model(spec: ModelSpec, num_classes: Optional[int]) -> LoadedModel:
@@ -163,17 +201,19 @@ def _named_state(name: str, spec: ModelSpec, cache_dir: Optional[Path]):
 
 
 def _paddle_state(weights: str, spec: ModelSpec, cache_dir: Optional[Path]):
-    if spec.family != "paddle":
-        raise WeightsError(f"{weights} holds PaddleClas weights, which do not fit {spec.name}",
-                           "PaddleClas GhostNet differs from the timm/Huawei layout (SE widths, gate, head)",
-                           _other_family_hint(spec, "paddle"))
-    try:
-        from ghostedge.models import pdparams
-    except ModuleNotFoundError as exc:
-        if exc.name != "ghostedge.models.pdparams":
-            raise
+    pdparams = _pdparams_module()
+    if pdparams is None:
         raise WeightsError(f"Cannot load {weights}", "PaddleClas weights support is not installed",
-                           "Pass a PyTorch checkpoint instead") from None
+                           "Pass a PyTorch checkpoint instead")
+    if spec.family != "paddle":
+        # model_for_weights reads a file's stem width (its read errors are the real problem then)
+        target = pdparams.model_for_weights(weights)
+        if target is not None or not weights.lower().startswith("paddle:"):
+            raise WeightsError(
+                f"{weights} holds PaddleClas weights, which do not fit {spec.name}",
+                "PaddleClas GhostNet differs from the timm/Huawei layout (SE widths, gate, head)",
+                f"Use --model {target}" if target else _other_family_hint(spec, "paddle"))
+        # unknown paddle:<name>: load_named_or_file names the known ones
     state, info = pdparams.load_named_or_file(weights, spec, cache_dir)
     return state, {"kind": "named" if weights.startswith("paddle:") else "file", "source": weights,
                    **info}
