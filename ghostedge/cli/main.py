@@ -88,6 +88,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             traceback.print_exc()
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # e.g. `ghostedge models | head`: the reader left, nothing to report
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("error: interrupted; partial outputs were removed and finished results kept",
               file=sys.stderr)
