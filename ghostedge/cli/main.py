@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import traceback
 from typing import List, Optional
@@ -32,7 +33,7 @@ def common_parser() -> argparse.ArgumentParser:
     g = common.add_argument_group("output")
     g.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     g.add_argument("-v", "--verbose", action="count", default=0, help="more log lines (-vv: debug)")
-    g.add_argument("-q", "--quiet", action="store_true", help="only errors and warnings")
+    g.add_argument("-q", "--quiet", action="store_true", help="no human output; only errors and warnings")
     g.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     return common
 
@@ -57,9 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING
+    level = logging.WARNING  # also with --quiet: warnings always show
     if quiet:
-        level = logging.ERROR
+        pass
     elif verbose == 1:
         level = logging.INFO
     elif verbose >= 2:
@@ -80,6 +81,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return 2
     _setup_logging(args.verbose, args.quiet)
+    # TensorFlow (INT8 step) prints CUDA/oneDNN start-up noise on a CPU-only machine.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3" if not args.debug else "0")
     out = Output(json_mode=args.json, quiet=args.quiet)
     try:
         return int(args.func(args, out) or 0)
@@ -89,8 +92,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # e.g. `ghostedge models | head`: the reader left, nothing to report
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0

@@ -76,3 +76,34 @@ def recalibrate_batchnorm(model, images: Optional[np.ndarray] = None, batches: i
         model.eval()
     log.info("re-estimated BatchNorm statistics of %d layers on %d images", len(bns), len(images))
     return model
+
+
+def spread_logits(model, target_std: float = 3.0, images: Optional[np.ndarray] = None,
+                  seed: int = 1):
+    """Scale the last Linear layer so logits have the spread of a trained network (std
+    ``target_std`` over classes, averaged over images). A random GhostNet's logits are ~0.1 wide,
+    so its probabilities (~1/num_classes) fall below an INT8 softmax's 1/256 output step and
+    every quantized score reads 0; after this the random model's top classes stand out the way a
+    trained model's do. Returns the model in eval mode."""
+    import torch
+
+    from ghostedge.data.preprocess import bundled_photos
+
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    if not linears:
+        return model
+    head = linears[-1]
+    if images is None:
+        images = random_crops(bundled_photos(), 16, seed=seed)
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.from_numpy(images))
+        std = float(logits.std(dim=1).mean())
+        if std > 0:
+            factor = target_std / std
+            head.weight.mul_(factor)
+            if head.bias is not None:
+                head.bias.mul_(factor)
+    log.info("scaled the classifier of the random model by %.1f (logit std %.3f -> %.1f)",
+             target_std / std if std else 1.0, std, target_std)
+    return model

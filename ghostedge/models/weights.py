@@ -136,14 +136,15 @@ def _pdparams_module() -> Any:
 
 
 def _random_model(spec: ModelSpec, num_classes: Optional[int]) -> LoadedModel:
-    from ghostedge.models.bn_recalib import recalibrate_batchnorm
+    from ghostedge.models.bn_recalib import recalibrate_batchnorm, spread_logits
 
-    model = recalibrate_batchnorm(spec.build(num_classes=num_classes or 1000))
+    model = spread_logits(recalibrate_batchnorm(spec.build(num_classes=num_classes or 1000)))
     log.warning("%s has random weights (BatchNorm statistics re-estimated on the bundled photos): "
                 "it is untrained and its predictions are meaningless", spec.name)
     info = {"kind": "random", "source": "random", "path": None, "sha256": None,
             "num_classes": num_classes or 1000, "preprocessing": spec.preprocessing,
-            "notes": ["untrained: random init, BatchNorm statistics re-estimated on bundled photos"]}
+            "notes": ["untrained: random init, BatchNorm statistics re-estimated on bundled photos, "
+                      "classifier scaled to a trained network's logit spread (std 3)"]}
     return LoadedModel(model, spec, info, spec.preprocessing)
 
 
