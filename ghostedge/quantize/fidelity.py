@@ -1,0 +1,217 @@
+"""INT8 against FP32 on held-out images: agreement of the outputs, and a per-layer error table.
+
+The per-layer table runs both models with every intermediate tensor kept (no delegate) and
+matches activations by tensor name (FP32 and INT8 come from the same SavedModel graph, so
+onnx2tf's names line up). For each INT8 activation it reports RMSE in units of its quantization
+step, the cosine to the FP32 tensor, and the cosine the op *lost* relative to its inputs —
+the column that points at where accuracy goes.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from ghostedge._progress import progress
+from ghostedge.data.preprocess import Preprocessing, normalize
+from ghostedge.errors import QuantizationError
+
+log = logging.getLogger(__name__)
+
+LAYER_IMAGES = 16   # images used for the per-layer table (every tensor is kept: memory-heavy)
+
+
+def _inputs_for(pixels: np.ndarray, normalized_input: Optional[Preprocessing]) -> np.ndarray:
+    x = np.asarray(pixels)
+    return normalize(x, normalized_input) if normalized_input is not None else x.astype(np.float32)
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a = a.ravel().astype(np.float64)
+    b = b.ravel().astype(np.float64)
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na == 0.0 and nb == 0.0:
+        return 1.0
+    if na == 0.0 or nb == 0.0:
+        return 0.0
+    return float(np.dot(a, b) / (na * nb))
+
+
+def output_agreement(fp32: np.ndarray, int8: np.ndarray) -> Dict[str, Any]:
+    """Top-1/top-5 agreement, cosine and abs diffs between two [N, classes] output arrays."""
+    fp32 = np.asarray(fp32, np.float64)
+    int8 = np.asarray(int8, np.float64)
+    from ghostedge.evaluate.metrics import topk_indices
+
+    k = min(5, fp32.shape[1])
+    top5_fp, top5_q = topk_indices(fp32, k), topk_indices(int8, k)
+    top1_fp, top1_q = top5_fp[:, 0], top5_q[:, 0]
+    cos = np.array([_cosine(a, b) for a, b in zip(fp32, int8)])
+    overlap = [len(set(a) & set(b)) / k for a, b in zip(top5_fp, top5_q)]
+    return {
+        "images": int(len(fp32)),
+        "top1_agreement": float(np.mean(top1_fp == top1_q)),
+        "top5_agreement": float(np.mean([t in row for t, row in zip(top1_fp, top5_q)])),
+        "top5_overlap": float(np.mean(overlap)),
+        "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min()),
+        "max_abs_diff": float(np.max(np.abs(fp32 - int8))),
+        "mean_abs_diff": float(np.mean(np.abs(fp32 - int8))),
+    }
+
+
+def _run_all(path: Path, inputs: np.ndarray, desc: str) -> np.ndarray:
+    from ghostedge.runtime import load_interpreter, run_single
+
+    interp = load_interpreter(path, num_threads=1)
+    return np.concatenate([run_single(interp, x)[None].reshape(1, -1)
+                           for x in progress(inputs, total=len(inputs), desc=desc, unit="img")])
+
+
+def _debug_interpreter(path: Path) -> Any:
+    """An interpreter that keeps every intermediate tensor (no XNNPACK, which would fuse them)."""
+    import warnings
+
+    from ghostedge.runtime import interpreter_class
+
+    cls, _ = interpreter_class()
+    kwargs: Dict[str, Any] = {"experimental_preserve_all_tensors": True}
+    try:
+        from ai_edge_litert.interpreter import OpResolverType
+
+        kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    except ImportError:  # tflite-runtime: applies no default delegate for these models anyway
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interp = cls(model_path=str(path), **kwargs)
+    interp.allocate_tensors()
+    return interp
+
+
+def _short_name(name: str) -> str:
+    """A readable layer name from onnx2tf's fused tensor names ("a;b;c" → the conv/matmul part)."""
+    parts = [p for p in name.split(";") if p]
+    keys = ("convolution", "depthwise", "matmul", "MatMul", "concat", "Mean", "mean", "Add", "Mul")
+    chosen = next((p for key in keys for p in parts if key in p), parts[0] if parts else name)
+    for prefix in ("model_1/", "model/", "StatefulPartitionedCall/"):
+        chosen = chosen.replace(prefix, "")
+    return chosen
+
+
+def _match_key(name: str) -> str:
+    """Name key shared by the FP32 and INT8 tensors of one activation: fused tensor names differ
+    only in the constants folded into them (``Const_87`` vs ``.../Add/y``), so use the first part."""
+    return name.split(";", 1)[0]
+
+
+def _matched_pairs(fp_i: Any, q_i: Any) -> List[tuple]:
+    """(op name, INT8 tensor detail, FP32 tensor index, INT8 op inputs) for each matched activation."""
+    fp_by_key: Dict[str, list] = {}
+    fp_computed = {t for op in fp_i._get_ops_details() for t in op["outputs"]}
+    for d in fp_i.get_tensor_details():
+        if d["index"] in fp_computed:   # activations only (not weights or unused tensors)
+            fp_by_key.setdefault(_match_key(d["name"]), []).append(d)
+    q_details = {d["index"]: d for d in q_i.get_tensor_details()}
+    pairs = []
+    for op in q_i._get_ops_details():
+        for t in op["outputs"]:
+            qd = q_details.get(t)
+            candidates = fp_by_key.get(_match_key(qd["name"]), []) if qd else []
+            if len(candidates) != 1 or not float(qd["quantization"][0]):
+                continue
+            if list(candidates[0]["shape"]) != list(qd["shape"]):
+                continue
+            pairs.append((op["op_name"], qd, candidates[0]["index"], [i for i in op["inputs"] if i >= 0]))
+    return pairs
+
+
+def layer_errors(fp32_path: Path, int8_path: Path, inputs: np.ndarray) -> List[Dict[str, Any]]:
+    """Per-layer INT8-vs-FP32 errors of every matched activation, worst (most cosine lost) first."""
+    from ghostedge.runtime import run_single
+
+    fp_i, q_i = _debug_interpreter(fp32_path), _debug_interpreter(int8_path)
+    pairs = _matched_pairs(fp_i, q_i)
+    if not pairs:
+        raise QuantizationError("No INT8 tensor could be matched to the FP32 model",
+                                "the two models do not come from the same graph",
+                                "Compare an INT8 model with the FP32 model it was quantized from")
+    stats = {qd["index"]: {"sq": 0.0, "n": 0, "cos": []} for _, qd, _, _ in pairs}
+    for x in progress(inputs, total=len(inputs), desc="per-layer errors", unit="img"):
+        run_single(fp_i, x)
+        run_single(q_i, x)
+        for _, qd, f_index, _ in pairs:
+            scale, zero = qd["quantization"]
+            q = (q_i.get_tensor(qd["index"]).astype(np.float32) - zero) * np.float32(scale)
+            f = fp_i.get_tensor(f_index).astype(np.float32)
+            s = stats[qd["index"]]
+            s["sq"] += float(np.sum((q - f) ** 2, dtype=np.float64))
+            s["n"] += q.size
+            s["cos"].append(_cosine(q, f))
+    cos_of = {i: float(np.mean(s["cos"])) for i, s in stats.items()}
+    producers = {t: [i for i in op["inputs"] if i >= 0]
+                 for op in q_i._get_ops_details() for t in op["outputs"]}
+
+    def input_cosine(t: int, depth: int = 0) -> float:
+        """Cosine of an op input: measured, else inherited from its producer (weights, inputs: 1)."""
+        if t in cos_of:
+            return cos_of[t]
+        if t not in producers or depth > 50:
+            return 1.0
+        return min([input_cosine(i, depth + 1) for i in producers[t]] or [1.0])
+
+    rows = []
+    for op_name, qd, _, ins in pairs:
+        s = stats[qd["index"]]
+        cosine = cos_of[qd["index"]]
+        before = min([input_cosine(i) for i in ins] or [1.0])
+        rmse = float(np.sqrt(s["sq"] / max(1, s["n"])))
+        scale = float(qd["quantization"][0])
+        rows.append({
+            "tensor": qd["name"], "layer": _short_name(qd["name"]), "op": op_name,
+            "shape": [int(v) for v in qd["shape"]], "scale": scale, "rmse": rmse,
+            "rmse_over_scale": rmse / scale, "cosine": cosine, "cosine_lost": max(0.0, before - cosine),
+        })
+    rows.sort(key=lambda r: (-r["cosine_lost"], -r["rmse_over_scale"]))
+    return rows
+
+
+def compare_int8(fp32_path: Union[str, Path], int8_path: Union[str, Path], pixels: np.ndarray,
+                 layer_images: int = LAYER_IMAGES, normalized_input: Optional[Preprocessing] = None
+                 ) -> Dict[str, Any]:
+    """INT8 vs FP32 on held-out raw-pixel images (uint8 NHWC): output agreement and per-layer rows.
+
+    ``normalized_input`` is the preprocessing to apply when the models take normalized input
+    (``--bare`` exports); app-ready models take the raw pixels as they are.
+    """
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 4 or len(pixels) == 0:
+        raise QuantizationError("No held-out images for the INT8 fidelity report",
+                                f"got an array of shape {tuple(pixels.shape)}",
+                                "Build the calibration set with heldout > 0")
+    inputs = _inputs_for(pixels, normalized_input)
+    fp32_out = _run_all(Path(fp32_path), inputs, "FP32 on held-out")
+    int8_out = _run_all(Path(int8_path), inputs, "INT8 on held-out")
+    result = output_agreement(fp32_out, int8_out)
+    rows = layer_errors(Path(fp32_path), Path(int8_path), inputs[:max(1, layer_images)])
+    result.update({"layer_images": int(min(len(inputs), max(1, layer_images))),
+                   "layers_matched": len(rows), "layers": rows})
+    log.info("INT8 vs FP32 on %d held-out images: top-1 agreement %.3f, cosine %.4f",
+             result["images"], result["top1_agreement"], result["cosine_mean"])
+    return result
+
+
+def format_layer_table(rows: Sequence[Dict[str, Any]], top: int = 15) -> str:
+    """The layers that lose the most, as a markdown table (worst first)."""
+    shown = list(rows)[:top]
+    lines = [f"Per-layer INT8 error (worst {len(shown)} of {len(rows)} matched activations; "
+             "'cos lost' = cosine to FP32 lost by this op, 'RMSE/scale' in quantization steps)",
+             "| # | layer | op | shape | scale | RMSE/scale | cosine | cos lost |",
+             "|--:|:--|:--|:--|--:|--:|--:|--:|"]
+    for i, r in enumerate(shown, 1):
+        name = r["layer"] if len(r["layer"]) <= 48 else r["layer"][:45] + "..."
+        shape = "x".join(str(v) for v in r["shape"][1:]) or "-"
+        lines.append(f"| {i} | {name} | {r['op']} | {shape} | {r['scale']:.4g} | "
+                     f"{r['rmse_over_scale']:.2f} | {r['cosine']:.4f} | {r['cosine_lost']:.4f} |")
+    return "\n".join(lines)
