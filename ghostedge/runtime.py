@@ -44,16 +44,35 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
-def load_interpreter(path: Union[str, Path], num_threads: Optional[int] = None) -> Any:
-    """Load a .tflite file into an allocated interpreter (XNNPACK is applied by default)."""
+def tflite_schema(error: type = GhostEdgeError, action: str = "Cannot read .tflite flatbuffers") -> Any:
+    """The generated TFLite flatbuffer schema module (ships with ai-edge-litert, else tensorflow)."""
+    try:
+        from ai_edge_litert import schema_py_generated as schema
+    except ImportError:
+        try:
+            from tensorflow.lite.python import schema_py_generated as schema  # type: ignore[no-redef]
+        except ImportError:
+            raise error(action, "the TFLite schema module is missing (it ships with ai-edge-litert "
+                        "and tensorflow)", "pip install ai-edge-litert") from None
+    return schema
+
+
+def check_tflite_file(path: Union[str, Path], error: type = GhostEdgeError) -> Path:
+    """Return ``path`` if it is an existing file with the TFL3 identifier, else raise ``error``."""
     path = Path(path)
     if not path.is_file():
-        raise GhostEdgeError(f"Model {path} does not exist", "no such file", "Check the path")
+        raise error(f"Model {path} does not exist", "no such file", "Check the path")
     with open(path, "rb") as fh:
         head = fh.read(8)
     if len(head) < 8 or head[4:8] != b"TFL3":
-        raise GhostEdgeError(f"{path} is not a .tflite model", "the file lacks the TFL3 identifier",
-                             "Pass a .tflite file written by `ghostedge convert` or a TFLite converter")
+        raise error(f"{path} is not a .tflite model", "the file lacks the TFL3 identifier",
+                    "Pass a .tflite file written by `ghostedge convert` or a TFLite converter")
+    return path
+
+
+def load_interpreter(path: Union[str, Path], num_threads: Optional[int] = None) -> Any:
+    """Load a .tflite file into an allocated interpreter (XNNPACK is applied by default)."""
+    path = check_tflite_file(path)
     cls, _ = interpreter_class()
     try:
         interp = cls(model_path=str(path), num_threads=num_threads)

@@ -94,16 +94,9 @@ def read_metadata_buffers(model: bytes) -> Dict[str, bytes]:
 
 
 def _schema() -> Any:
-    try:
-        from ai_edge_litert import schema_py_generated as schema
-    except ImportError:
-        try:
-            from tensorflow.lite.python import schema_py_generated as schema  # type: ignore[no-redef]
-        except ImportError:
-            raise MetadataError(
-                "Cannot write TFLite metadata", "the TFLite schema module is missing "
-                "(it ships with ai-edge-litert and tensorflow)", "pip install ai-edge-litert") from None
-    return schema
+    from ghostedge.runtime import tflite_schema
+
+    return tflite_schema(MetadataError, "Cannot write TFLite metadata")
 
 
 def _pack_aligned_bytes(builder: Any, payload: bytes, alignment: int) -> int:

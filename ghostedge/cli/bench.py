@@ -81,15 +81,10 @@ def default_models(base: Path = DEFAULT_DIR) -> List[Path]:
 
 
 def check_model_file(path: Path) -> Path:
-    """A readable .tflite file (TFL3 identifier), else a clear error."""
-    if not path.is_file():
-        raise UsageError(f"Model {path} does not exist", "no such file", "Check the path")
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if len(head) < 8 or head[4:8] != b"TFL3":
-        raise UsageError(f"{path} is not a .tflite model", "the file lacks the TFL3 identifier",
-                         "Pass .tflite files written by `ghostedge convert` or a TFLite converter")
-    return path
+    """A readable .tflite file (TFL3 identifier), else a clear usage error."""
+    from ghostedge.runtime import check_tflite_file
+
+    return check_tflite_file(path, UsageError)
 
 
 def output_folder(args: argparse.Namespace, device_name: str) -> Path:

@@ -18,11 +18,9 @@ SIGNATURE_KEY = "serving_default"
 
 
 def _schema() -> Any:
-    try:
-        from ai_edge_litert import schema_py_generated as schema
-    except ImportError:  # pragma: no cover - depends on the installed runtime
-        from tensorflow.lite.python import schema_py_generated as schema  # type: ignore[no-redef]
-    return schema
+    from ghostedge.runtime import tflite_schema
+
+    return tflite_schema(ConversionError)
 
 
 def read_model(model_bytes: bytes) -> Any:

@@ -10,22 +10,15 @@ import collections
 from pathlib import Path
 from typing import Any, Dict, List, Tuple, Union
 
-from ghostedge.errors import GhostEdgeError, QuantizationError
+from ghostedge.errors import QuantizationError
 
 FLOAT_TYPES = {"FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16"}
 
 
 def _schema() -> Any:
-    try:
-        from ai_edge_litert import schema_py_generated as schema
-    except ImportError:
-        try:
-            from tensorflow.lite.python import schema_py_generated as schema  # type: ignore[no-redef]
-        except ImportError:
-            raise QuantizationError("Cannot read .tflite flatbuffers",
-                                    "neither ai-edge-litert nor tensorflow is installed",
-                                    "pip install ai-edge-litert") from None
-    return schema
+    from ghostedge.runtime import tflite_schema
+
+    return tflite_schema(QuantizationError)
 
 
 def _enum_names(enum_cls: Any) -> Dict[int, str]:
@@ -48,13 +41,9 @@ def _tensor_summary(schema_tensor: Any, type_names: Dict[int, str]) -> Dict[str,
 
 def read_model(path: Union[str, Path]) -> Any:
     """Parse a .tflite file into the flatbuffer ``Model`` object (raises on non-tflite files)."""
-    path = Path(path)
-    if not path.is_file():
-        raise GhostEdgeError(f"Model {path} does not exist", "no such file", "Check the path")
-    data = path.read_bytes()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise GhostEdgeError(f"{path} is not a .tflite model", "the file lacks the TFL3 identifier",
-                             "Pass a .tflite file written by `ghostedge convert`")
+    from ghostedge.runtime import check_tflite_file
+
+    data = check_tflite_file(path).read_bytes()
     return _schema().Model.GetRootAs(data, 0)
 
 
