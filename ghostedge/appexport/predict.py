@@ -125,6 +125,8 @@ def _decide_input(input_kind: str, metadata: Optional[Dict[str, Any]], report: O
                   dtype: str, notes: List[str]) -> str:
     if input_kind != "auto":
         return input_kind
+    if dtype in ("uint8", "int8") and _is_bare(metadata, report):
+        return "normalized"  # quantized normalized values: normalize, then quantize with the input scale
     if metadata and metadata.get("inputs"):
         norm = metadata["inputs"][0].get("normalization") or {}
         raw_pixels = norm.get("mean") == [0.0] and norm.get("std") == [1.0]
@@ -136,6 +138,16 @@ def _decide_input(input_kind: str, metadata: Optional[Dict[str, Any]], report: O
     notes.append("no metadata or report says what the input is: assuming raw 0..255 pixels "
                  "(ghostedge's app-ready default); pass --input normalized for a bare model")
     return "pixels"
+
+
+def _is_bare(metadata: Optional[Dict[str, Any]], report: Optional[Dict[str, Any]]) -> bool:
+    """A ``--bare`` export (normalized input, logits): its report says so, else its metadata names
+    the output ``logits``. Its uint8 metadata declares mean 0 / std 1 (MediaPipe takes one mean/std
+    only), but the input quantization was calibrated on normalized values."""
+    if report is not None and "app_ready" in report:
+        return not report["app_ready"]
+    outputs = (metadata or {}).get("outputs") or [{}]
+    return bool(metadata) and outputs[0].get("name") == "logits"
 
 
 def _decide_output(metadata: Optional[Dict[str, Any]], report: Optional[Dict[str, Any]]) -> str:

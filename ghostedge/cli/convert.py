@@ -19,6 +19,7 @@ out; --bare exports the plain network (normalized input, logits). Works offline.
 
 examples:
   ghostedge convert --int8 --calib ~/imagenet/val
+  ghostedge convert --weights paddle:GhostNet_x1_3_ssld --int8    # --model paddle_ghostnet_x1_3
   ghostedge convert --model ghostnet_130 --weights ckpt.pth --fp16 --output out
   ghostedge convert --weights random --fp16 --int8 --force
 """
@@ -30,10 +31,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                        "(FP32, FP16, full-integer INT8)", description=DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("model")
-    g.add_argument("--model", default="ghostnet_100", help="registry name (default: ghostnet_100; "
-                   "see `ghostedge models`)")
+    g.add_argument("--model", default=None, help="registry name (default: the model that fits "
+                   "--weights: paddle:GhostNet_x1_3_ssld -> paddle_ghostnet_x1_3, a .pdparams file -> "
+                   "its paddle_ghostnet_* width, anything else -> ghostnet_100; see `ghostedge models`)")
     g.add_argument("--weights", default="imagenet", help="checkpoint file, URL, named source "
-                   "(imagenet, timm, huawei) or 'random' (default: imagenet)")
+                   "(imagenet, timm, huawei, paddle:GhostNet_x1_3_ssld, ...) or 'random' (default: imagenet)")
     g.add_argument("--num-classes", type=int, default=None, metavar="N",
                    help="classes of the checkpoint (default: from the checkpoint; 1000 for random)")
     g.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
@@ -76,6 +78,16 @@ def _check_args(args: argparse.Namespace) -> None:
                          "Pass an ImageNet folder or list file to --calib")
 
 
+def resolve_model(args: argparse.Namespace) -> str:
+    """``--model``, or when it is not given the registry model that fits ``--weights``
+    (``ghostedge.models.weights.default_model_for``). Stores the result in ``args.model``."""
+    if not args.model:
+        from ghostedge.models.weights import default_model_for
+
+        args.model = default_model_for(args.weights)
+    return str(args.model)
+
+
 def run(args: argparse.Namespace, out: Output) -> int:
     """Load the weights, convert, print a summary (or the reports with --json)."""
     from ghostedge.convert.pipeline import check_label_count, check_outputs, convert, validate_options
@@ -83,6 +95,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     from ghostedge.models.registry import get_spec
 
     _check_args(args)
+    resolve_model(args)
     get_spec(args.model)  # unknown names fail before anything heavy
     labels = None
     if args.labels is not None:

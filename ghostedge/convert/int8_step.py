@@ -36,10 +36,22 @@ def io_quantization(report: Dict[str, Any]) -> Dict[str, Any]:
     return {"input": [pick(t) for t in report["inputs"]], "output": [pick(t) for t in report["outputs"]]}
 
 
+def model_input_normalization(job: ArtifactJob) -> Optional[Any]:
+    """The preprocessing (sized to the image) that turns raw pixels into the model's input: a bare
+    export takes ImageNet-normalized input, so calibration and the FP32 comparison must normalize
+    the raw-pixel calibration images; app-ready models (normalization in the graph) take them as
+    they are (None)."""
+    if not job.bare:
+        return None
+    from ghostedge.convert.verify import preprocessing_for_size
+
+    return preprocessing_for_size(job.preprocessing, job.image_size)
+
+
 def build_int8(saved_model_dir: Optional[Path], calibration: Any, io: str, fp32_path: Path,
                job: ArtifactJob, explain: bool = False) -> tuple[Path, Dict[str, Any], Optional[str]]:
-    """Quantize the onnx2tf SavedModel to full integer, check every operator is integer, compare
-    with the FP32 model on held-out images, verify against torch (recorded, not bounded), write
+    """Quantize the onnx2tf SavedModel to full integer (calibrated on normalized images for bare
+    exports), check every operator is integer, compare with the FP32 model on held-out images, verify against torch (recorded, not bounded), write
     ``<name>.int8.tflite`` and its report. Returns (path, report, layer table text or None)."""
     if io not in INT8_IO_CHOICES:
         raise QuantizationError(f"Unknown INT8 I/O type {io!r}", f"choose one of {', '.join(INT8_IO_CHOICES)}")
@@ -50,22 +62,19 @@ def build_int8(saved_model_dir: Optional[Path], calibration: Any, io: str, fp32_
         raise QuantizationError("INT8 conversion needs a calibration set", "none was given",
                                 "Pass --calib DIR (ImageNet samples) or let ghostedge use its photos")
     quantize_int8, assert_fully_integer, compare_int8, format_layer_table = quantize_api()
-    raw = quantize_int8(Path(saved_model_dir), calibration, io)
+    normalized = model_input_normalization(job)
+    raw = quantize_int8(Path(saved_model_dir), calibration, io, normalize_with=normalized)
     heldout = getattr(calibration, "heldout_pixels", None)
     tables: Dict[str, str] = {}
 
     def checks(tmp: Path) -> Dict[str, Any]:
         integer = assert_fully_integer(tmp)
-        if job.bare:
-            from ghostedge.convert.verify import preprocessing_for_size
-
-            fid = compare_int8(Path(fp32_path), tmp, heldout,
-                               normalized_input=preprocessing_for_size(job.preprocessing, job.image_size))
-        else:
-            fid = compare_int8(Path(fp32_path), tmp, heldout)
+        fid = compare_int8(Path(fp32_path), tmp, heldout, normalized_input=normalized)
         if explain and isinstance(fid, dict) and fid.get("layers"):
             tables["layers"] = format_layer_table(fid["layers"])
         return {"integer_check": integer, "fidelity_vs_fp32": fid, "int8_io": io,
+                "calibration_input": ("normalized (bare model: ImageNet mean/std applied to the pixels)"
+                                      if normalized is not None else "raw pixels 0..255"),
                 "calibration": dict(getattr(calibration, "description", {}) or {})}
 
     dest, report = finish_tflite("int8", raw, job, input_dtype=io, extra_checks=checks)

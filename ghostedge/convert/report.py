@@ -77,6 +77,19 @@ def onnx_facts(path: Path) -> Dict[str, Any]:
     }
 
 
+def table_identity(name: str, source_info: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """The name and reference figures tables show for a model: the weights source's own
+    (``GhostNet_x1_3_ssld`` and its top-1/SD855 figures) when it has them, else the registry's."""
+    from ghostedge.models.registry import MODEL_SPECS
+
+    spec = MODEL_SPECS.get(name)
+    info = source_info or {}
+    display = info.get("display_name") if isinstance(info.get("display_name"), str) else None
+    reference = info.get("reference") if isinstance(info.get("reference"), dict) else None
+    return {"display_name": display or (spec.display_name if spec else name),
+            "reference": dict(reference if reference is not None else (spec.reference if spec else {}))}
+
+
 def build_report(*, kind: str, path: Path, name: str, facts: Dict[str, Any], fidelity: Dict[str, Any],
                  durations_s: Dict[str, float], preprocessing: Preprocessing, image_size: int,
                  bare: bool, source_info: Optional[Dict[str, Any]], extra: Optional[Dict[str, Any]] = None,
@@ -90,6 +103,7 @@ def build_report(*, kind: str, path: Path, name: str, facts: Dict[str, Any], fid
         "schema_version": SCHEMA_VERSION,
         "kind": kind,
         "model_name": name,
+        **table_identity(name, source_info),
         "file": Path(path).name,
         "size_bytes": size,
         "size_mb": round(size / 1e6, 3),

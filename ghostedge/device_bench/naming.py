@@ -1,11 +1,13 @@
 """Table names for .tflite files: from the ``.report.json`` written beside them by ``ghostedge
-convert``, else from the file name (``ghostnet_100.int8.tflite`` → "GhostNet_x1_0" + "INT8")."""
+convert``, else from the file name (``ghostnet_100.int8.tflite`` → "GhostNet_x1_0" + "INT8").
+A report's top-level ``display_name`` / ``reference`` (the weights source's, e.g.
+``GhostNet_x1_3_ssld``) win over the registry variant's."""
 from __future__ import annotations
 
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -25,6 +27,7 @@ class ModelIdentity:
     display_name: str
     registry_name: Optional[str]
     precision: Optional[str]
+    reference: Optional[Dict[str, Any]] = field(default=None, compare=False)  # from the report
 
 
 def _spec(name: str) -> Any:
@@ -53,15 +56,19 @@ def _from_report(report: Dict[str, Any]) -> Optional[ModelIdentity]:
     registry_name = next((flat[k] for k in ("registry_name", "model_name", "name", "model", "arch")
                           if isinstance(flat.get(k), str) and _spec(flat[k]) is not None), None)
     spec = _spec(registry_name) if registry_name else None
-    display = flat.get("display_name") if isinstance(flat.get("display_name"), str) else None
+    source = report.get("source") if isinstance(report.get("source"), dict) else {}
+    display = next((d.get("display_name") for d in (report, nested, source)
+                    if isinstance(d.get("display_name"), str) and d.get("display_name")), None)
     if display is None and spec is not None:
         display = spec.display_name
     if display is None:
         return None
+    reference = next((dict(d["reference"]) for d in (report, nested, source)
+                      if isinstance(d.get("reference"), dict) and d["reference"]), None)
     precision = next((_precision(flat.get(k)) for k in ("precision", "dtype", "quantization",
                                                           "variant", "kind")
                       if _precision(flat.get(k))), None)
-    return ModelIdentity(display, spec.name if spec is not None else registry_name, precision)
+    return ModelIdentity(display, spec.name if spec is not None else registry_name, precision, reference)
 
 
 def identity_from_filename(path: Path) -> ModelIdentity:
@@ -98,5 +105,5 @@ def model_identity(path: Path) -> ModelIdentity:
             found = _from_report(report)
             if found is not None:
                 return ModelIdentity(found.display_name, found.registry_name or from_name.registry_name,
-                                     found.precision or from_name.precision)
+                                     found.precision or from_name.precision, found.reference)
     return from_name

@@ -28,6 +28,8 @@ class BenchModel:
     precision: Optional[str]       # "fp32" / "fp16" / "int8" when known
     sha256: str
     size_bytes: int
+    # reference figures of the weights source (top1/top5, sd855_ms, storage_mb), from the report
+    reference: Optional[Dict[str, Any]] = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -36,13 +38,17 @@ class BenchModel:
 
     def to_dict(self) -> Dict[str, Any]:
         data = asdict(self)
+        if data.get("reference") is None:
+            data.pop("reference")
         data["label"] = self.label
         return data
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "BenchModel":
+        reference = data.get("reference")
         return cls(str(data["path"]), str(data["display_name"]), data.get("registry_name"),
-                   data.get("precision"), str(data["sha256"]), int(data["size_bytes"]))
+                   data.get("precision"), str(data["sha256"]), int(data["size_bytes"]),
+                   dict(reference) if isinstance(reference, dict) else None)
 
 
 def describe_model(path: "os.PathLike[str] | str") -> BenchModel:
@@ -52,7 +58,7 @@ def describe_model(path: "os.PathLike[str] | str") -> BenchModel:
     path = Path(path)
     identity = model_identity(path)
     return BenchModel(str(path.resolve()), identity.display_name, identity.registry_name,
-                      identity.precision, sha256_file(path), path.stat().st_size)
+                      identity.precision, sha256_file(path), path.stat().st_size, identity.reference)
 
 
 def disambiguate(models: Sequence[BenchModel]) -> List[BenchModel]:

@@ -14,24 +14,35 @@ SUMMARY_SCHEMA = "ghostedge.bench.summary/1"
 REFERENCE_SOURCE = "PaddleClas, Paddle Lite"
 
 
-def _reference_rows(registry_names: Sequence[str], threads: Sequence[int]) -> List[Dict[str, Any]]:
+def _reference_rows(rows: Sequence[Dict[str, Any]], threads: Sequence[int]) -> List[Dict[str, Any]]:
+    """PaddleClas's SD855 figures for each measured model: its weights source's own (from the
+    report beside the file, e.g. GhostNet_x1_3_ssld: 19.16/17.85/10.18 ms) when it has them, else
+    its registry variant's. Without any known model: the seed's headline row (GhostNet_x1_0)."""
     from ghostedge.models import registry
 
-    names = [n for n in dict.fromkeys(registry_names) if n in registry.MODEL_SPECS]
-    if not names:  # the seed's headline row, so an SD855 table always has its anchor
-        names = ["ghostnet_100"] if "ghostnet_100" in registry.MODEL_SPECS else []
-    rows = []
-    for name in names:
-        spec = registry.MODEL_SPECS[name]
-        published = spec.reference.get("sd855_ms") or {}
+    wanted: Dict[str, tuple] = {}   # table name -> (registry name, reference dict)
+    for row in rows:
+        name = row.get("registry_name")
+        spec = registry.MODEL_SPECS.get(name) if name else None
+        own = row.get("reference") if isinstance(row.get("reference"), dict) else {}
+        if own.get("sd855_ms"):
+            wanted.setdefault(str(row.get("display_name") or (spec.display_name if spec else name)), (name, own))
+        elif spec is not None:
+            wanted.setdefault(spec.display_name, (name, spec.reference))
+    if not wanted and "ghostnet_100" in registry.MODEL_SPECS:  # so an SD855 table always has its anchor
+        spec = registry.MODEL_SPECS["ghostnet_100"]
+        wanted[spec.display_name] = ("ghostnet_100", spec.reference)
+    out = []
+    for display, (name, reference) in wanted.items():
+        published = reference.get("sd855_ms") or {}
         if not published:
             continue
-        rows.append({"label": f"{spec.display_name} ({REFERENCE_SOURCE})",
-                     "registry_name": name,
-                     "ms": {str(t): published.get(t, published.get(str(t))) for t in threads},
-                     "storage_mb": spec.reference.get("storage_mb"),
-                     "source": "PaddleClas docs (SD855, Paddle Lite, FP32, bs=1)"})
-    return rows
+        out.append({"label": f"{display} ({REFERENCE_SOURCE})",
+                    "registry_name": name,
+                    "ms": {str(t): published.get(t, published.get(str(t))) for t in threads},
+                    "storage_mb": reference.get("storage_mb"),
+                    "source": "PaddleClas docs (SD855, Paddle Lite, FP32, bs=1)"})
+    return out
 
 
 def device_of(sessions: Sequence[Session]) -> Dict[str, Any]:
@@ -83,11 +94,10 @@ def build_summary(sessions: Sequence[Session]) -> Dict[str, Any]:
                      "path": model.get("path"), "sha256": model.get("sha256"),
                      "size_bytes": model.get("size_bytes"),
                      "size_mb": (model["size_bytes"] / 1e6) if model.get("size_bytes") else None,
-                     "cells": cells})
+                     "reference": model.get("reference"), "cells": cells})
     reference = []
     if device.get("is_sd855"):
-        reference = _reference_rows([r["registry_name"] for r in rows if r.get("registry_name")],
-                                    threads)
+        reference = _reference_rows(rows, threads)
     missing = [f"{r['label']} at {t} thread(s)" for r in rows for t in threads if not r["cells"][str(t)]]
     if missing:
         warnings.append("not measured: " + ", ".join(missing))

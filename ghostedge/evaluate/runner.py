@@ -127,9 +127,7 @@ def evaluate_target(target: EvalTarget, samples: Sequence[Sample], model: Any = 
                         f"all {len(samples)} files were unreadable", "Check the --data folder")
     labels = np.asarray([label for _, label in samples])[keep]
     acc = accuracy(top[keep], labels)
-    spec = target.spec
-    imagenet = target.num_classes == 1000
-    ref = spec.reference if (spec and imagenet) else {}
+    ref = reference_columns(target)
     return EvalResult(
         model=target.label, source=target.source, images=int(acc["images"]), top1=acc["top1"],
         top5=acc["top5"], correct1=acc["correct1"], correct5=acc["correct5"], skipped=len(skipped),
@@ -138,6 +136,16 @@ def evaluate_target(target: EvalTarget, samples: Sequence[Sample], model: Any = 
         params_m=(target.params / 1e6) if target.params else None,
         num_classes=target.num_classes, image_size=target.image_size,
         preprocessing=target.preprocessing.describe(), seconds=round(time.perf_counter() - started, 3))
+
+
+def reference_columns(target: EvalTarget) -> Dict[str, Any]:
+    """Published top-1/top-5 for the table (the weights source's, e.g. GhostNet_x1_3_ssld's, else
+    the registry variant's); none for models that are not 1000-class ImageNet classifiers."""
+    if target.num_classes != 1000:
+        return {}
+    if target.reference:
+        return dict(target.reference)
+    return dict(target.spec.reference) if target.spec else {}
 
 
 def check_fits(target: EvalTarget, dataset: Any) -> None:

@@ -36,6 +36,7 @@ class EvalTarget:
     report: Dict[str, Any] = field(default_factory=dict)
     macs: Optional[int] = None
     params: Optional[int] = None
+    reference: Dict[str, Any] = field(default_factory=dict)   # published top1/top5 for the table
 
 
 def report_for(path: Path) -> Dict[str, Any]:
@@ -55,6 +56,22 @@ def report_for(path: Path) -> Dict[str, Any]:
 def _spec_from(report: Dict[str, Any], path: Path) -> Optional[ModelSpec]:
     name = report.get("model_name") or report.get("name") or path.name.split(".", 1)[0]
     return MODEL_SPECS.get(str(name))
+
+
+def table_identity(report: Dict[str, Any], spec: Optional[ModelSpec]) -> tuple[Optional[str], Dict[str, Any]]:
+    """(table name, reference figures) of a converted model: the report's top-level
+    ``display_name`` / ``reference`` (the weights source's, e.g. ``GhostNet_x1_3_ssld``; older
+    reports keep them under ``source``), else the registry variant's; (None, {}) when unknown."""
+    source = report.get("source") if isinstance(report.get("source"), dict) else {}
+    display = next((d["display_name"] for d in (report, source)
+                    if isinstance(d.get("display_name"), str) and d["display_name"]), None)
+    reference = next((dict(d["reference"]) for d in (report, source)
+                      if isinstance(d.get("reference"), dict) and d["reference"]), None)
+    if display is None and spec is not None:
+        display = spec.display_name
+    if reference is None:
+        reference = dict(spec.reference) if spec is not None else {}
+    return display, reference
 
 
 def _precision(report: Dict[str, Any], path: Path, input_dtype: str) -> str:
@@ -114,11 +131,12 @@ def tflite_target(path: Path, preprocessing: Optional[str] = None, bare: Optiona
         bare = bool(report.get("bare", False))
     pre = sized_preprocessing(_preprocessing(report, preprocessing, spec), int(shape[1]))
     precision = _precision(report, path, io["inputs"][0].dtype)
-    label = f"{spec.display_name} {precision}" if spec else path.name
+    display, reference = table_identity(report, spec)
+    label = f"{display} {precision}" if display else path.name
     num_classes = int(out_shape[1])
     return EvalTarget("tflite", label, str(path), int(shape[1]), num_classes, pre, bool(bare), spec,
                       path, report, macs=tflite_macs(path),
-                      params=params_for(spec, num_classes) if spec else None)
+                      params=params_for(spec, num_classes) if spec else None, reference=reference)
 
 
 def torch_target(name: str, weights: str, num_classes: Optional[int] = None,
@@ -134,9 +152,10 @@ def torch_target(name: str, weights: str, num_classes: Optional[int] = None,
     size = int(image_size or 224)
     pre = sized_preprocessing(get_preset(preprocessing or loaded.preprocessing or spec.preprocessing), size)
     classes = int(getattr(model, "num_classes", 0) or _classes_of(model, size))
-    target = EvalTarget("torch", f"{spec.display_name} PyTorch", f"torch:{name} ({weights})", size, classes,
+    display, reference = table_identity({"source": dict(loaded.weights_info or {})}, spec)
+    target = EvalTarget("torch", f"{display} PyTorch", f"torch:{name} ({weights})", size, classes,
                         pre, False, spec, None, {}, macs=torch_macs(model, size),
-                        params=int(sum(p.numel() for p in model.parameters())))
+                        params=int(sum(p.numel() for p in model.parameters())), reference=reference)
     return target, model
 
 
