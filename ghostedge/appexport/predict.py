@@ -3,12 +3,11 @@ the project's one preprocessing (``ghostedge.data.preprocess``).
 
 How a model is fed is decided from, in order: its TFLite metadata, the ``*.report.json`` that
 ``ghostedge convert`` wrote beside it, and what the model itself shows (uint8 input → raw pixels;
-outputs that already sum to 1 are probabilities, anything else gets a softmax).
+outputs that already sum to 1 are probabilities, anything else gets a softmax). Those decisions
+live in ``ghostedge.appexport.feeding``; the per-backend openers and runners are here.
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from ghostedge.appexport.feeding import (_decide_input, _decide_output, _image_size, _is_bare,  # noqa: F401
+                                         _preset_name, _sized, find_report)
 from ghostedge.appexport.labels import default_labels
 from ghostedge.data.preprocess import IMAGE_SUFFIXES, Preprocessing, get_preset, load_pixels, normalize
 from ghostedge.errors import DataError, ModelError
@@ -76,86 +77,6 @@ def expand_images(paths: Sequence[Union[str, Path]]) -> List[Path]:
     if not files:
         raise DataError("No images given", "", "Pass one or more image files or folders")
     return files
-
-
-def find_report(model_path: Path) -> Optional[Dict[str, Any]]:
-    """The ``ghostedge convert`` report beside a model (``x.int8.tflite`` → ``x.int8.report.json``)."""
-    for cand in (model_path.with_suffix(".report.json"), model_path.with_name(model_path.name + ".report.json")):
-        if cand.is_file():
-            try:
-                data = json.loads(cand.read_text("utf-8"))
-            except (OSError, ValueError) as exc:
-                log.warning("ignoring unreadable report %s: %s", cand, exc)
-                continue
-            if isinstance(data, dict):
-                return data
-    return None
-
-
-def _preset_name(report: Optional[Dict[str, Any]], preprocessing: Optional[str]) -> str:
-    if preprocessing:
-        return preprocessing
-    pre = (report or {}).get("preprocessing")
-    if isinstance(pre, dict) and isinstance(pre.get("name"), str):
-        return pre["name"]
-    if isinstance(pre, str):
-        return pre
-    return "torchvision"
-
-
-def _sized(pre: Preprocessing, size: int) -> Preprocessing:
-    """The preset scaled to another input size (crop = size, short side = size * 256 / 224)."""
-    if size == pre.crop:
-        return pre
-    return dataclasses.replace(pre, crop=size, resize_short=int(round(size * pre.resize_short / pre.crop)))
-
-
-def _image_size(shape: Sequence[int], source: str) -> tuple[str, int]:
-    """(layout, side) of an image input; anything else is refused."""
-    shape = [int(v) for v in shape]
-    if len(shape) == 4 and shape[0] in (1, -1) and shape[3] == 3 and shape[1] == shape[2] > 0:
-        return "NHWC", shape[1]
-    if len(shape) == 4 and shape[0] in (1, -1) and shape[1] == 3 and shape[2] == shape[3] > 0:
-        return "NCHW", shape[2]
-    raise ModelError(f"{source} does not take an image", f"its input has shape {shape}",
-                     "predict needs a model with one square RGB image input [1,H,W,3] (or [1,3,H,W])")
-
-
-def _decide_input(input_kind: str, metadata: Optional[Dict[str, Any]], report: Optional[Dict[str, Any]],
-                  dtype: str, notes: List[str]) -> str:
-    if input_kind != "auto":
-        return input_kind
-    if dtype in ("uint8", "int8") and _is_bare(metadata, report):
-        return "normalized"  # quantized normalized values: normalize, then quantize with the input scale
-    if metadata and metadata.get("inputs"):
-        norm = metadata["inputs"][0].get("normalization") or {}
-        raw_pixels = norm.get("mean") == [0.0] and norm.get("std") == [1.0]
-        return "pixels" if raw_pixels or dtype == "uint8" else "normalized"
-    if report is not None and "app_ready" in report:
-        return "pixels" if report["app_ready"] else "normalized"
-    if dtype == "uint8":
-        return "pixels"
-    notes.append("no metadata or report says what the input is: assuming raw 0..255 pixels "
-                 "(ghostedge's app-ready default); pass --input normalized for a bare model")
-    return "pixels"
-
-
-def _is_bare(metadata: Optional[Dict[str, Any]], report: Optional[Dict[str, Any]]) -> bool:
-    """A ``--bare`` export (normalized input, logits): its report says so, else its metadata names
-    the output ``logits``. Its uint8 metadata declares mean 0 / std 1 (MediaPipe takes one mean/std
-    only), but the input quantization was calibrated on normalized values."""
-    if report is not None and "app_ready" in report:
-        return not report["app_ready"]
-    outputs = (metadata or {}).get("outputs") or [{}]
-    return bool(metadata) and outputs[0].get("name") == "logits"
-
-
-def _decide_output(metadata: Optional[Dict[str, Any]], report: Optional[Dict[str, Any]]) -> str:
-    if metadata and metadata.get("outputs"):
-        return "logits" if metadata["outputs"][0].get("name") == "logits" else "probabilities"
-    if report is not None and "app_ready" in report:
-        return "probabilities" if report["app_ready"] else "logits"
-    return "auto"
 
 
 def _tflite_runner(interp: Any, input_kind: str) -> Callable[[np.ndarray], np.ndarray]:
