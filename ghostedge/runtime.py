@@ -5,10 +5,14 @@ Used by verification, eval, predict, inspect and the local benchmark. Needs nump
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
+import os
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Union
 
 import numpy as np
 
@@ -44,6 +48,30 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
+@contextlib.contextmanager
+def native_stderr_to_log(logger: logging.Logger = log) -> Iterator[None]:
+    """Route what native code writes to file descriptor 2 (e.g. LiteRT's "INFO: Created TensorFlow
+    Lite XNNPACK delegate for CPU.") into debug log lines instead of the user's terminal."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (embedded, some test runners)
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            for line in sink.read().decode("utf-8", "replace").splitlines():
+                if line.strip():
+                    logger.debug("native: %s", line)
+
+
 def tflite_schema(error: type = GhostEdgeError, action: str = "Cannot read .tflite flatbuffers") -> Any:
     """The generated TFLite flatbuffer schema module (ships with ai-edge-litert, else tensorflow)."""
     try:
@@ -75,8 +103,9 @@ def load_interpreter(path: Union[str, Path], num_threads: Optional[int] = None) 
     path = check_tflite_file(path)
     cls, _ = interpreter_class()
     try:
-        interp = cls(model_path=str(path), num_threads=num_threads)
-        interp.allocate_tensors()
+        with native_stderr_to_log():
+            interp = cls(model_path=str(path), num_threads=num_threads)
+            interp.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise GhostEdgeError(f"Cannot load {path}", str(exc).strip().splitlines()[-1] if str(exc) else
                              type(exc).__name__, "Check that the file is a complete .tflite model") from exc

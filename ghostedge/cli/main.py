@@ -18,6 +18,18 @@ from ghostedge import __version__
 from ghostedge.cli.output import Output
 from ghostedge.errors import GhostEdgeError
 
+EPILOG = """\
+examples:
+  ghostedge convert --int8 --calib ~/imagenet/val      # verified FP32 + INT8 .tflite in ./ghostedge-out
+  ghostedge bench --device SERIAL --threads 1 2 4      # on-phone latency, PaddleClas-style table
+  ghostedge eval --data ~/imagenet/val ghostedge-out/ghostnet_100.int8.tflite
+  ghostedge predict photo.jpg --model ghostedge-out/ghostnet_100.int8.tflite
+  ghostedge models --json
+
+Run `ghostedge COMMAND --help` for a command's options. Errors are one line on stderr with a
+non-zero exit code; --debug shows the traceback.
+"""
+
 COMMANDS = ["models", "convert", "eval", "predict", "inspect", "devices", "bench", "report"]
 
 
@@ -42,18 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ghostedge",
         description="GhostNet from PyTorch to phones: convert to verified TFLite (FP32/FP16/INT8), "
-                    "evaluate, and benchmark over adb.")
+                    "evaluate, and benchmark over adb.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"ghostedge {__version__}")
+    g = parser.add_argument_group("output (also accepted after the command)")
+    g.add_argument("--json", dest="global_json", action="store_true",
+                   help="print the result as JSON on stdout")
+    g.add_argument("-v", "--verbose", dest="global_verbose", action="count", default=0,
+                   help="more log lines (-vv: debug)")
+    g.add_argument("-q", "--quiet", dest="global_quiet", action="store_true",
+                   help="no human output; only errors and warnings")
+    g.add_argument("--debug", dest="global_debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = common_parser()
     for name in COMMANDS:
-        try:  # TEMPORARY during parallel development: remove before the first commit lands
-            module = importlib.import_module(f"ghostedge.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ghostedge.cli.{name}":
-                raise
-            continue
-        module.register(sub, common)
+        importlib.import_module(f"ghostedge.cli.{name}").register(sub, common)
     return parser
 
 
@@ -80,6 +95,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    args.json = args.json or args.global_json
+    args.verbose = max(args.verbose, args.global_verbose)
+    args.quiet = args.quiet or args.global_quiet
+    args.debug = args.debug or args.global_debug
     _setup_logging(args.verbose, args.quiet)
     # TensorFlow (INT8 step) prints CUDA/oneDNN start-up noise on a CPU-only machine.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3" if not args.debug else "0")
