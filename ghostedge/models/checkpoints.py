@@ -4,7 +4,8 @@ A checkpoint is a .pth/.pt/.bin torch pickle (loaded with ``weights_only=True`` 
 .safetensors file, or a downloaded Hugging Face folder holding ``model.safetensors`` /
 ``pytorch_model.bin``. The state dict may be wrapped in ``state_dict`` / ``model`` / ... keys and
 prefixed with ``module.``-style prefixes; ``normalize_state_dict`` unwraps and strips those.
-Unreadable files (empty, truncated, TFLite, arbitrary pickles) raise ``WeightsError`` saying why;
+Unreadable files (empty, truncated, TFLite, arbitrary pickles) raise ``WeightsError`` saying why
+(``read_cached_checkpoint`` also removes such a file from the download cache);
 Paddle inference models (.pdmodel/.pdiparams, a folder or ``*_infer.tar`` of them) get
 ``ghostedge.models.pdparams``' error saying what they are and what to pass instead.
 """
@@ -78,6 +79,23 @@ def read_checkpoint(path: Path) -> Tuple[Dict[str, Any], List[str]]:
     else:
         loaded = _read_torch(path, head)
     return normalize_state_dict(loaded, str(path))
+
+
+def read_cached_checkpoint(path: Path) -> Tuple[Dict[str, Any], List[str]]:
+    """``read_checkpoint`` for a file from the download cache (``hub.fetch``): a file that cannot
+    be read is removed from the cache with its provenance, so a rerun downloads it again, and the
+    error says so (a bad download is never reused)."""
+    try:
+        return read_checkpoint(path)
+    except WeightsError as exc:
+        from ghostedge.models import hub
+
+        problem = hub.evict(path)
+        if problem:
+            raise WeightsError(exc.what, f"{exc.why}; it could not be removed from the cache ({problem})",
+                               f"Delete {path} and {hub.provenance_path(path).name}, then rerun") from exc
+        raise WeightsError(exc.what, f"{exc.why}; removed from the cache; rerun to download it again",
+                           "If it fails again, check the URL or pass a local file with --weights") from exc
 
 
 def _read_safetensors(path: Path, size: int, header_len: int) -> Dict[str, Any]:

@@ -116,6 +116,22 @@ def _write_provenance(path: Path, record: Dict[str, Any]) -> None:
         log.warning("cannot record provenance of %s: %s", path, exc)
 
 
+def evict(path: Union[str, Path]) -> Optional[str]:
+    """Delete a cached file and its provenance sidecar (a later ``fetch`` downloads it again).
+
+    Returns None when both are gone, else why they could not be deleted (nothing is raised).
+    """
+    path = Path(path)
+    try:
+        for doomed in (path, provenance_path(path)):
+            doomed.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("cannot remove %s from the weights cache: %s", path, exc)
+        return f"{type(exc).__name__}: {exc}"
+    log.warning("removed %s and its provenance from the weights cache", path)
+    return None
+
+
 def _manual_fix(dest: Path) -> str:
     return (f"Download it on a machine with network access and put it at {dest} "
             "(or pass the local file with --weights)")
@@ -210,7 +226,8 @@ def fetch(url: str, sha256: Optional[str] = None, cache_dir: PathArg = None,
 
     A cached file is re-hashed and compared with the pinned hash (``sha256`` or ``#sha256=``), else
     with the hash recorded when it was downloaded; a mismatch deletes it and downloads again. A file
-    put in the cache by hand (no provenance yet) is accepted and its hash recorded.
+    put in the cache by hand (no provenance yet) is accepted and its hash recorded (with a warning
+    when no pinned hash verifies it). ``evict`` removes a cached file that turned out unusable.
     """
     bare_url, pinned = split_url(url)
     expected = normalize_sha256(sha256) if sha256 else pinned
@@ -227,6 +244,11 @@ def fetch(url: str, sha256: Optional[str] = None, cache_dir: PathArg = None,
                 recorded = {"url": bare_url, "sha256": actual, "size": dest.stat().st_size,
                             "sha256_verified": bool(expected), "source": "placed in the cache by hand"}
                 _write_provenance(dest, recorded)
+                if not expected:
+                    log.warning("%s was placed in the cache by hand: its SHA-256 could not be "
+                                "verified against a published hash (none is known for %s); its "
+                                "hash %s is now recorded in %s and checked on later runs",
+                                dest, bare_url, actual, provenance_path(dest).name)
             log.info("using cached %s", dest)
             return dest, {**recorded, "path": str(dest), "cached": True}
         log.warning("cached %s has SHA-256 %s, expected %s: deleting it and downloading again",

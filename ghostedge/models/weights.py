@@ -3,8 +3,9 @@
 ``weights`` is a local checkpoint (.pth/.pt/.bin state dict, plain or wrapped in ``state_dict`` /
 ``model`` / ``module.`` forms, or .safetensors), an http(s) URL (optionally ``#sha256=<hex>``), a
 named source (``imagenet``, ``timm``, ``huawei``; ``paddle:*`` and ``*.pdparams`` go to
-``ghostedge.models.pdparams``) or ``random``. Pickles load with ``weights_only=True`` only.
-Reading checkpoint files is ``ghostedge.models.checkpoints`` (its public names are re-exported here).
+``ghostedge.models.pdparams``) or ``random`` (seeded: the same network every run). Pickles load
+with ``weights_only=True`` only; an unreadable download is removed from the cache. Reading
+checkpoint files is ``ghostedge.models.checkpoints`` (its public names are re-exported here).
 Paddle inference models (.pdmodel/.pdiparams, their folders, ``*_infer.tar``) are refused with an
 error that says what to pass instead. ``default_model_for(weights)`` is the registry model for
 commands whose ``--model`` is not given.
@@ -22,7 +23,8 @@ from ghostedge.errors import DownloadError, GhostEdgeError, ModelError, WeightsE
 from ghostedge.models import hub
 # Checkpoint reading lives in ghostedge.models.checkpoints; re-exported here (public API).
 from ghostedge.models.checkpoints import (checkpoint_file, normalize_state_dict,  # noqa: F401
-                                          read_checkpoint, refuse_paddle_inference)
+                                          read_cached_checkpoint, read_checkpoint,
+                                          refuse_paddle_inference)
 from ghostedge.models.registry import ModelSpec, get_spec, list_specs
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ NAMED_SOURCES: Dict[str, Tuple[WeightSource, ...]] = {
     "huawei": (_HUAWEI,),
 }
 _SHOWN = 3  # keys named per category in fit errors
+RANDOM_SEED = 0  # torch seed of ``--weights random`` (the same network every run)
 
 
 @dataclass
@@ -84,7 +87,7 @@ def load_model(name: str, weights: str, num_classes: Optional[int] = None,
         state, info = _named_state(weights, spec, cache_dir)
     elif re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", weights):
         path, record = hub.fetch(weights, cache_dir=cache_dir)
-        state, notes = read_checkpoint(path)
+        state, notes = read_cached_checkpoint(path)  # an unreadable download leaves the cache
         info = {"kind": "url", "source": weights, "path": str(path), "sha256": record["sha256"],
                 "url": record["url"], "sha256_verified": record.get("sha256_verified", False),
                 "notes": notes}
@@ -136,14 +139,19 @@ def _pdparams_module() -> Any:
 
 
 def _random_model(spec: ModelSpec, num_classes: Optional[int]) -> LoadedModel:
+    import torch
+
     from ghostedge.models.bn_recalib import recalibrate_batchnorm, spread_logits
 
-    model = spread_logits(recalibrate_batchnorm(spec.build(num_classes=num_classes or 1000)))
+    with torch.random.fork_rng(devices=[]):  # seeded, and the caller's global RNG state untouched
+        torch.manual_seed(RANDOM_SEED)
+        model = spread_logits(recalibrate_batchnorm(spec.build(num_classes=num_classes or 1000)))
     log.warning("%s has random weights (BatchNorm statistics re-estimated on the bundled photos): "
                 "it is untrained and its predictions are meaningless", spec.name)
     info = {"kind": "random", "source": "random", "path": None, "sha256": None,
             "num_classes": num_classes or 1000, "preprocessing": spec.preprocessing,
-            "notes": ["untrained: random init, BatchNorm statistics re-estimated on bundled photos, "
+            "seed": RANDOM_SEED,
+            "notes": [f"untrained: random init (torch seed {RANDOM_SEED}), BatchNorm statistics re-estimated on bundled photos, "
                       "classifier scaled to a trained network's logit spread (std 3)"]}
     return LoadedModel(model, spec, info, spec.preprocessing)
 
@@ -183,7 +191,7 @@ def _named_state(name: str, spec: ModelSpec, cache_dir: Optional[Path]):
     for source in NAMED_SOURCES[name]:
         try:
             path, record = hub.fetch(source.url, source.sha256, cache_dir)
-            state, notes = read_checkpoint(path)
+            state, notes = read_cached_checkpoint(path)
         except (DownloadError, WeightsError) as exc:
             log.info("weights source %s failed: %s", source.url, exc.one_line())
             failures.append((source, exc))

@@ -231,3 +231,75 @@ def test_unwritable_cache_is_a_clear_error(server, tmp_path):
     with pytest.raises(DownloadError, match="Cannot write to the weights cache.*--cache-dir"):
         hub.fetch(f"{base}/good.bin", cache_dir=blocker)
     assert handler.hits == {}
+
+
+def test_unreadable_download_is_evicted_and_fetched_again(server, cache_dir):
+    """A URL that served garbage once: the file leaves the cache, and the rerun downloads again."""
+    import io
+
+    import torch
+
+    from ghostedge.errors import WeightsError
+    from ghostedge.models import weights
+    from ghostedge.models.registry import create_model
+
+    base, handler = server
+    url = f"{base}/garbage.pth"
+    dest = hub.cache_path_for_url(url)
+    handler.files["/garbage.pth"] = b"<html>not a checkpoint</html>\n" * 10
+    with pytest.raises(WeightsError) as err:
+        weights.load_model("ghostnet_050", url)
+    text = err.value.one_line()
+    assert "not a PyTorch" in text and "removed from the cache; rerun to download it again" in text
+    assert not dest.exists() and not hub.provenance_path(dest).exists()
+
+    torch.manual_seed(7)
+    state = create_model("ghostnet_050").state_dict()
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    handler.files["/garbage.pth"] = buffer.getvalue()
+    loaded = weights.load_model("ghostnet_050", url)
+    assert handler.hits["/garbage.pth"] == 2 and loaded.weights_info["path"] == str(dest)
+    assert torch.equal(loaded.model.conv_stem.weight, state["conv_stem.weight"])
+    assert hub.read_provenance(dest)["sha256"] == loaded.weights_info["sha256"]
+
+
+def test_unreadable_named_source_is_evicted_before_the_fallback(server, cache_dir, monkeypatch):
+    from ghostedge.errors import DownloadError as _DownloadError
+    from ghostedge.models import weights
+
+    base, handler = server
+    handler.files["/bad/model.safetensors"] = b"\x00" * 64
+    sources = (weights.WeightSource(f"{base}/bad/model.safetensors", None, "first"),)
+    monkeypatch.setitem(weights.NAMED_SOURCES, "imagenet", sources)
+    with pytest.raises(_DownloadError, match="removed from the cache; rerun to download it again"):
+        weights.load_model("ghostnet_100", "imagenet")
+    dest = hub.cache_path_for_url(sources[0].url)
+    assert not dest.exists() and not hub.provenance_path(dest).exists()
+
+
+def test_file_placed_by_hand_without_a_published_hash_warns(monkeypatch, cache_dir, caplog):
+    import logging
+
+    url = "https://example.invalid/weights/hand.pth"
+    dest = hub.cache_path_for_url(url)
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(b"manual")
+    sha = hashlib.sha256(b"manual").hexdigest()
+    monkeypatch.setenv("GHOSTEDGE_OFFLINE", "1")
+    with caplog.at_level(logging.WARNING, logger="ghostedge"):
+        _, info = hub.fetch(url)
+    assert info["sha256_verified"] is False
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "could not be verified against a published hash" in warnings[0]
+    assert str(dest) in warnings[0] and sha in warnings[0] and "now recorded" in warnings[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ghostedge"):  # recorded now: checked, no warning
+        hub.fetch(url)
+    assert not caplog.records
+    dest2 = hub.cache_path_for_url(url.replace("hand", "pinned"))
+    dest2.write_bytes(b"manual")
+    with caplog.at_level(logging.WARNING, logger="ghostedge"):  # a pinned hash verifies it
+        _, info = hub.fetch(url.replace("hand", "pinned"), sha256=sha)
+    assert info["sha256_verified"] is True and not caplog.records

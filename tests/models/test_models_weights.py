@@ -285,3 +285,48 @@ def test_normalize_state_dict_renames_like_timm():
                                          "_orig_mod.conv_stem.weight": t})
     assert set(state) == {"blocks.0.0.ghost1.bn1.weight", "conv_stem.weight"}
     assert any("_orig_mod." in n for n in notes)
+
+
+def test_named_source_placed_by_hand_warns_unverified(monkeypatch, tmp_path, caplog):
+    from ghostedge.models import hub
+    from ghostedge.models.weights import NAMED_SOURCES
+
+    state = _state("ghostnet_100", seed=4)
+    dest = hub.cache_path_for_url(NAMED_SOURCES["huawei"][0].url, tmp_path)
+    dest.parent.mkdir(parents=True)
+    torch.save(state, dest)
+    monkeypatch.setenv("GHOSTEDGE_OFFLINE", "1")
+    with caplog.at_level(logging.WARNING, logger="ghostedge"):
+        loaded = load_model("ghostnet_100", "huawei", cache_dir=tmp_path)
+    assert loaded.weights_info["sha256_verified"] is False
+    text = caplog.text
+    assert "could not be verified against a published hash" in text
+    assert str(dest) in text and loaded.weights_info["sha256"] in text and "now recorded" in text
+
+
+def test_unreadable_named_source_in_cache_is_removed(monkeypatch, tmp_path):
+    from ghostedge.models import hub
+    from ghostedge.models.weights import NAMED_SOURCES
+
+    dest = hub.cache_path_for_url(NAMED_SOURCES["huawei"][0].url, tmp_path)
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(b"<html>rate limited</html>")
+    monkeypatch.setenv("GHOSTEDGE_OFFLINE", "1")
+    with pytest.raises(DownloadError, match="removed from the cache; rerun to download it again"):
+        load_model("ghostnet_100", "huawei", cache_dir=tmp_path)
+    assert not dest.exists() and not hub.provenance_path(dest).exists()
+
+
+@pytest.mark.slow  # two random models, each with BatchNorm re-estimation
+def test_random_weights_are_reproducible_and_leave_global_rng_alone():
+    before = torch.get_rng_state()
+    first = load_model("ghostnet_050", "random")
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.manual_seed(12345)  # a different global state must not change the network
+    second = load_model("ghostnet_050", "random")
+    a, b = first.model.state_dict(), second.model.state_dict()
+    assert set(a) == set(b)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert first.weights_info["seed"] == 0
+    assert any("seed 0" in n for n in first.weights_info["notes"])
