@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ghostedge.errors import ModelError, WeightsError
+from ghostedge.errors import GhostEdgeError, ModelError, WeightsError
 from ghostedge.models.paddle_pickle import (_ALLOWED_GLOBALS, NAME_TABLE_KEY,  # noqa: F401
                                             _arrays_from, _numpy_global, _PlainDataUnpickler,
                                             _RefusedGlobal, describe_non_pdparams,
@@ -207,7 +207,17 @@ def load_named_or_file(weights: str, spec: Any, cache_dir: Any = None
         info.update(source=str(path), path=str(path), display_name=_display_name_for_file(path, spec))
         if info["display_name"] in PADDLE_SOURCES:
             info["reference"] = dict(PADDLE_SOURCES[info["display_name"]].reference)
-    arrays = read_pdparams(path)
+    try:
+        arrays = read_pdparams(path)
+    except GhostEdgeError as exc:
+        if source is None:
+            raise
+        from ghostedge.models import hub
+
+        failed = hub.evict(path)  # a broken download must not be reused forever
+        fix = ("It was removed from the cache; rerun to download it again" if failed is None
+               else f"Delete {path} and its .provenance.json by hand, then rerun")
+        raise WeightsError(exc.what, exc.why, fix) from exc
     if "sha256" not in info:
         info["sha256"] = sha256_file(path)
     classes = num_classes_of(arrays) or 1000
