@@ -55,7 +55,8 @@ def run_benchmark_model(adb: Adb, binary: str, model: str, threads: int, mask: O
     except AdbTimeoutError as exc:
         raise AdbTimeoutError(exc.cmd, exc.stdout, exc.stderr, None, adb.serial,
                               what=f"benchmark_model on '{adb.serial}' did not finish within {timeout:g} s",
-                              why=f"{model} with {threads} thread(s), {num_runs} runs; last lines: "
+                              why=f"{model} with {threads} thread{'' if threads == 1 else 's'}, {num_runs} "
+                                  f"run{'' if num_runs == 1 else 's'}; last lines: "
                                   f"{_tail(exc.stdout)}",
                               fix="Raise the run timeout (--run-timeout), lower --num-runs, or check that "
                                   "the phone is awake and not throttling") from exc
@@ -107,8 +108,9 @@ def _failure(exit_code: int, parsed: BenchmarkOutput, binary: str, model: str) -
                               "the path and rerun so that ghostedge pushes it again")
     if re.search(r"delegate", last, re.I):
         return BenchmarkError(f"benchmark_model failed to apply a delegate for {model}", last,
-                              "Drop the delegate flag (CPU/XNNPACK is the default) or use a model the "
-                              "delegate supports")
+                              "ghostedge passes no delegate flag, so this benchmark_model build applies "
+                              "that delegate by default: pass --benchmark-binary with a CPU (XNNPACK) "
+                              "build, or report the failing binary and model")
     return BenchmarkError(f"benchmark_model failed on {model}", f"exit code {exit_code}; {last}",
                           "Run the same command by hand with `adb shell` to see the full output")
 

@@ -7,7 +7,7 @@ import datetime as _dt
 import re
 import sys
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from ghostedge.cli.output import Output
 from ghostedge.errors import GhostEdgeError, OutputExistsError, UsageError
@@ -39,7 +39,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--device", metavar="SERIAL|local",
                    help="adb serial (or HOST:PORT), or 'local' (default: $ANDROID_SERIAL, else the "
                         "only attached device)")
-    p.add_argument("--threads", type=int, nargs="+", default=[1, 2, 4], metavar="N",
+    # read as strings: nargs="+" also takes MODEL.tflite paths that follow, which split_threads returns
+    p.add_argument("--threads", nargs="+", default=["1", "2", "4"], metavar="N",
                    help="thread counts (default: 1 2 4)")
     p.add_argument("--repeats", type=int, default=3, help="runs of every cell (default: 3)")
     p.add_argument("--warmup-runs", type=int, default=10, help="warm-up inferences per run "
@@ -67,6 +68,27 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                    "ghostedge-out/bench-<device>-<timestamp>)")
     p.add_argument("--force", action="store_true", help="replace results in an existing --output")
     p.set_defaults(func=run)
+
+
+def split_threads(values: List[Any], models: List[str]) -> Tuple[List[int], List[str]]:
+    """Thread counts from --threads, and the models: paths that --threads swallowed
+    (``--threads 1 2 model.tflite``) go after the ones given before it."""
+    threads: List[int] = []
+    extra: List[str] = []
+    for value in values:
+        text = str(value).strip()
+        if re.fullmatch(r"[+-]?\d+", text):
+            threads.append(int(text))
+        elif text.lower().endswith(".tflite") or Path(text).exists():
+            extra.append(str(value))
+        else:
+            raise UsageError(f"Invalid --threads value {text!r}",
+                             "thread counts are whole numbers, and it is not a model file",
+                             "Use e.g. --threads 1 2 4")
+    if not threads:
+        raise UsageError("No thread count after --threads", "only model files followed it",
+                         "Use e.g. --threads 1 2 4 MODEL.tflite")
+    return threads, [*models, *extra]
 
 
 def default_models(base: Path = DEFAULT_DIR) -> List[Path]:
@@ -181,17 +203,35 @@ def measure(plan: Any, backend: Any, folder: Path, out: Output) -> Dict[str, Any
     return summary
 
 
+def _count(n: int, noun: str) -> str:
+    """"1 core", "4 cores"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def oversubscribed_advice(info: Dict[str, Any], pinned: int) -> str:
+    """What helps when --threads exceeds the pinned cores: wider pinning only where there is more."""
+    policy = info.get("affinity", {}).get("policy")
+    if info.get("kind") == "local":
+        if policy in ("none", "all", "prime", "big"):  # already every CPU this process may use
+            return f"this machine offers only {_count(pinned, 'CPU')} to this process; use fewer --threads"
+        return "use --affinity none (every CPU this process may use) or fewer --threads"
+    if policy in ("all", "none"):
+        return "the phone has no more cores; use fewer --threads"
+    return "use --affinity all or fewer --threads"
+
+
 def run(args: argparse.Namespace, out: Output) -> int:
     """Plan, deploy, measure, write results and reports, print the table."""
     from ghostedge.device_bench.plan import BenchPlan, describe_model, disambiguate
     from ghostedge.device_bench.render import cv_table, markdown_table
 
-    paths = [Path(m) for m in args.models] if args.models else default_models()
+    threads, given = split_threads(list(args.threads), list(args.models))
+    paths = [Path(m) for m in given] if given else default_models()
     models = disambiguate([describe_model(check_model_file(p)) for p in paths])
     if args.cooldown_temp is not None and args.cooldown_max_wait < 0:
         raise UsageError("Invalid --cooldown-max-wait", "it must be 0 or more seconds",
                          "Use e.g. --cooldown-max-wait 120")
-    plan = BenchPlan(models, list(args.threads), args.repeats, args.warmup_runs, args.num_runs,
+    plan = BenchPlan(models, threads, args.repeats, args.warmup_runs, args.num_runs,
                      args.cooldown_temp, args.cooldown_max_wait, args.min_secs, args.warmup_min_secs)
     if args.device == "local" and (args.benchmark_binary or args.keep):
         out.warn("--benchmark-binary and --keep apply to phones only; --device local uses LiteRT "
@@ -202,12 +242,13 @@ def run(args: argparse.Namespace, out: Output) -> int:
     pinned = backend.pinned_cores()
     too_many = [t for t in plan.threads if pinned and t > pinned]
     if too_many:
-        aff = backend.device_info()["affinity"]
-        out.warn(f"threads {too_many} exceed the {pinned} core(s) available "
+        info = backend.device_info()
+        aff = info["affinity"]
+        out.warn(f"threads {too_many} exceed the {_count(pinned, 'core')} available "
                  f"(affinity {aff['policy']}: CPUs {aff['cpus']}); threads will share cores — "
-                 "use --affinity all or fewer --threads")
-    out.print(f"Benchmarking {len(models)} model(s) × threads {plan.threads} × {plan.repeats} "
-              f"repeat(s) on {backend.device_info()['label']} → {folder}")
+                 f"{oversubscribed_advice(info, pinned)}")
+    out.print(f"Benchmarking {_count(len(models), 'model')} × threads {plan.threads} × "
+              f"{_count(plan.repeats, 'repeat')} on {backend.device_info()['label']} → {folder}")
     summary = measure(plan, backend, folder, out)
     for warning in summary["warnings"]:
         out.warn(warning)

@@ -107,3 +107,56 @@ def model_identity(path: Path) -> ModelIdentity:
                 return ModelIdentity(found.display_name, found.registry_name or from_name.registry_name,
                                      found.precision or from_name.precision, found.reference)
     return from_name
+
+
+IMAGENET_CLASSES = 1000
+
+
+def _classes_from_report(report: Dict[str, Any]) -> Optional[int]:
+    """``num_classes`` (top level or under ``model``/``io``), else the last dim of ``outputs[0]``."""
+    for section in (report, report.get("model"), report.get("io")):
+        if not isinstance(section, dict):
+            continue
+        count = section.get("num_classes")
+        if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+            return count
+        outputs = section.get("outputs")
+        if isinstance(outputs, list) and outputs and isinstance(outputs[0], dict):
+            shape = outputs[0].get("shape")
+            if isinstance(shape, list) and shape and isinstance(shape[-1], int) and shape[-1] > 0:
+                return shape[-1]
+    return None
+
+
+def _classes_from_flatbuffer(path: Path) -> Optional[int]:
+    """Last dim of the first output of subgraph 0, read with LiteRT's schema module only when
+    ai-edge-litert is installed (never TensorFlow: bench must stay light)."""
+    import importlib.util
+
+    if importlib.util.find_spec("ai_edge_litert") is None:
+        return None
+    try:
+        from ghostedge.runtime import tflite_schema
+
+        schema = tflite_schema()
+        model = schema.Model.GetRootAs(path.read_bytes(), 0)
+        graph = model.Subgraphs(0)
+        shape = graph.Tensors(int(graph.Outputs(0))).ShapeAsNumpy()
+        return int(shape[-1]) if len(shape) else None
+    except Exception as exc:  # noqa: BLE001 - a reference figure is optional; never fail a bench on it
+        log.warning("cannot read the output shape of %s (%s)", path, exc)
+        return None
+
+
+def output_classes(path: Path) -> Optional[int]:
+    """The model's class count: from its ``.report.json``, else its flatbuffer; None when unknown."""
+    for candidate in report_candidates(path):
+        try:
+            report = json.loads(candidate.read_text()) if candidate.is_file() else None
+        except (OSError, ValueError):
+            continue
+        if isinstance(report, dict):
+            count = _classes_from_report(report)
+            if count is not None:
+                return count
+    return _classes_from_flatbuffer(path)

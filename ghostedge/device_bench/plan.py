@@ -30,6 +30,8 @@ class BenchModel:
     size_bytes: int
     # reference figures of the weights source (top1/top5, sd855_ms, storage_mb), from the report
     reference: Optional[Dict[str, Any]] = field(default=None, compare=False)
+    # output class count (report or flatbuffer); ImageNet references only apply to 1000
+    num_classes: Optional[int] = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -46,19 +48,25 @@ class BenchModel:
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "BenchModel":
         reference = data.get("reference")
+        classes = data.get("num_classes")
         return cls(str(data["path"]), str(data["display_name"]), data.get("registry_name"),
                    data.get("precision"), str(data["sha256"]), int(data["size_bytes"]),
-                   dict(reference) if isinstance(reference, dict) else None)
+                   dict(reference) if isinstance(reference, dict) else None,
+                   int(classes) if isinstance(classes, int) else None)
 
 
 def describe_model(path: "os.PathLike[str] | str") -> BenchModel:
-    """Hash and name a .tflite file (the name comes from its .report.json or its file name)."""
-    from ghostedge.device_bench.naming import model_identity
+    """Hash and name a .tflite file (the name comes from its .report.json or its file name).
+
+    The report's ImageNet reference figures are kept only for a 1000-class model."""
+    from ghostedge.device_bench.naming import IMAGENET_CLASSES, model_identity, output_classes
 
     path = Path(path)
     identity = model_identity(path)
+    classes = output_classes(path)
+    reference = identity.reference if classes == IMAGENET_CLASSES else None
     return BenchModel(str(path.resolve()), identity.display_name, identity.registry_name,
-                      identity.precision, sha256_file(path), path.stat().st_size, identity.reference)
+                      identity.precision, sha256_file(path), path.stat().st_size, reference, classes)
 
 
 def disambiguate(models: Sequence[BenchModel]) -> List[BenchModel]:
@@ -144,8 +152,9 @@ def validate_plan(models: Sequence[BenchModel], threads: Sequence[int], repeats:
     labels = [m.label for m in models]
     paths = [m.path for m in models]
     if len(set(paths)) != len(paths):
-        raise UsageError("The same model file was given twice", ", ".join(paths),
-                         "List each .tflite once")
+        twice = sorted({x for x in paths if paths.count(x) > 1})
+        raise UsageError(f"The same model file was given more than once: {', '.join(twice)}",
+                         "each model is measured once per cell", "List each .tflite once")
     if len(set(labels)) != len(labels):
         dup = sorted({x for x in labels if labels.count(x) > 1})
         raise UsageError(f"Two models would share the table row {dup[0]!r}",

@@ -118,13 +118,15 @@ def run_plan(plan: BenchPlan, backend: Backend, results_path: "os.PathLike[str] 
         except GhostEdgeError as exc:
             status = "failed"
             where = (f"run {current.index + 1} of {len(runs)} ({current.model.label}, "
-                     f"{current.threads} thread(s), repeat {current.repeat + 1})") if current else "start"
+                     f"{current.threads} thread{'' if current.threads == 1 else 's'}, "
+                     f"repeat {current.repeat + 1})") if current else "start"
             writer.append({"kind": "error", "session_id": session_id, "at": utc_now(),
                            "run_index": current.index if current else None,
                            "error_type": type(exc).__name__, "message": exc.one_line()})
             raise BenchmarkError(
                 f"Benchmark stopped at {where}", exc.one_line(),
-                f"{len(records)} finished run(s) are kept in {results_path}") from exc
+                (f"1 finished run is kept in {results_path}" if len(records) == 1
+                 else f"{len(records)} finished runs are kept in {results_path}")) from exc
         except KeyboardInterrupt:
             status = "interrupted"
             raise

@@ -17,11 +17,14 @@ REFERENCE_SOURCE = "PaddleClas, Paddle Lite"
 def _reference_rows(rows: Sequence[Dict[str, Any]], threads: Sequence[int]) -> List[Dict[str, Any]]:
     """PaddleClas's SD855 figures for each measured model: its weights source's own (from the
     report beside the file, e.g. GhostNet_x1_3_ssld: 19.16/17.85/10.18 ms) when it has them, else
-    its registry variant's. Without any known model: the seed's headline row (GhostNet_x1_0)."""
+    its registry variant's. Without any known model: the seed's headline row (GhostNet_x1_0).
+    Those figures are ImageNet-1k models': rows whose class count is not 1000 (or unknown) get none."""
     from ghostedge.models import registry
 
     wanted: Dict[str, tuple] = {}   # table name -> (registry name, reference dict)
     for row in rows:
+        if not row.get("imagenet"):
+            continue
         name = row.get("registry_name")
         spec = registry.MODEL_SPECS.get(name) if name else None
         own = row.get("reference") if isinstance(row.get("reference"), dict) else {}
@@ -29,7 +32,8 @@ def _reference_rows(rows: Sequence[Dict[str, Any]], threads: Sequence[int]) -> L
             wanted.setdefault(str(row.get("display_name") or (spec.display_name if spec else name)), (name, own))
         elif spec is not None:
             wanted.setdefault(spec.display_name, (name, spec.reference))
-    if not wanted and "ghostnet_100" in registry.MODEL_SPECS:  # so an SD855 table always has its anchor
+    # so an SD855 table of ImageNet models always has its anchor
+    if not wanted and all(r.get("imagenet") for r in rows) and "ghostnet_100" in registry.MODEL_SPECS:
         spec = registry.MODEL_SPECS["ghostnet_100"]
         wanted[spec.display_name] = ("ghostnet_100", spec.reference)
     out = []
@@ -43,6 +47,16 @@ def _reference_rows(rows: Sequence[Dict[str, Any]], threads: Sequence[int]) -> L
                     "storage_mb": reference.get("storage_mb"),
                     "source": "PaddleClas docs (SD855, Paddle Lite, FP32, bs=1)"})
     return out
+
+
+def _threads(n: int) -> str:
+    return "1 thread" if n == 1 else f"{n} threads"
+
+
+def _imagenet(model: Dict[str, Any]) -> bool:
+    """Whether ImageNet-1k reference figures may stand beside this model: its recorded class count
+    is 1000 (records written before class counts were recorded have none and keep their figures)."""
+    return "num_classes" not in model or model["num_classes"] == 1000
 
 
 def device_of(sessions: Sequence[Session]) -> Dict[str, Any]:
@@ -86,7 +100,7 @@ def build_summary(sessions: Sequence[Session]) -> Dict[str, Any]:
             stats = cell_stats(values.get(label, {}).get(t, []))
             cells[str(t)] = stats.to_dict() if stats else None
             if stats and stats.high_variance:
-                warnings.append(f"{label} at {t} thread(s): repeats vary by CV {stats.cv:.1%} "
+                warnings.append(f"{label} at {_threads(t)}: repeats vary by CV {stats.cv:.1%} "
                                 f"(> {HIGH_CV:.0%}); the device may be throttling or busy — "
                                 "use --cooldown-temp, more --repeats, or close other apps")
         rows.append({"label": label, "display_name": model.get("display_name"),
@@ -94,11 +108,12 @@ def build_summary(sessions: Sequence[Session]) -> Dict[str, Any]:
                      "path": model.get("path"), "sha256": model.get("sha256"),
                      "size_bytes": model.get("size_bytes"),
                      "size_mb": (model["size_bytes"] / 1e6) if model.get("size_bytes") else None,
-                     "reference": model.get("reference"), "cells": cells})
+                     "reference": model.get("reference"), "num_classes": model.get("num_classes"),
+                     "imagenet": _imagenet(model), "cells": cells})
     reference = []
     if device.get("is_sd855"):
         reference = _reference_rows(rows, threads)
-    missing = [f"{r['label']} at {t} thread(s)" for r in rows for t in threads if not r["cells"][str(t)]]
+    missing = [f"{r['label']} at {_threads(t)}" for r in rows for t in threads if not r["cells"][str(t)]]
     if missing:
         warnings.append("not measured: " + ", ".join(missing))
     return {"schema": SUMMARY_SCHEMA, "device": device, "threads": threads,

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import pytest
 
-from ghostedge.android_runner import AdbResult, DeviceVanishedError, run_benchmark_model
+from ghostedge.android_runner import AdbResult, AdbTimeoutError, DeviceVanishedError, run_benchmark_model
 from ghostedge.errors import BenchmarkError, DeviceError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "benchmark_model"
@@ -82,3 +82,22 @@ def test_missing_end_marker() -> None:
     assert "vanished" in str(info.value)
     with pytest.raises(BenchmarkError, match="incomplete"):
         run_benchmark_model(PhoneSays(half, None, alive=True), BIN, MODEL, 1, "80")  # type: ignore[arg-type]
+
+
+def test_delegate_failure_gives_advice_that_exists() -> None:
+    """bench passes no delegate flag: the advice names the binary, not a flag to drop."""
+    text = (FIXTURES / "07_failure_nnapi_delegate.txt").read_text()
+    with pytest.raises(BenchmarkError) as info:
+        run_benchmark_model(PhoneSays(text, 1), BIN, MODEL, 1, "80")  # type: ignore[arg-type]
+    assert "Drop the delegate flag" not in str(info.value)
+    assert "--benchmark-binary" in info.value.fix and "default" in info.value.fix
+
+
+def test_timeout_message_counts_singular_runs() -> None:
+    class Slow(PhoneSays):
+        def run(self, argv, timeout=None, check=True):  # type: ignore[override]
+            raise AdbTimeoutError(argv, "INFO: STARTING!\n", "", None, "SER", what="t", why="t", fix="t")
+
+    with pytest.raises(AdbTimeoutError) as info:
+        run_benchmark_model(Slow(""), BIN, MODEL, 1, None, warmup_runs=0, num_runs=1)  # type: ignore[arg-type]
+    assert "with 1 thread, 1 run;" in str(info.value)

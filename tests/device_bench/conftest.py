@@ -1,6 +1,7 @@
 """Fixtures for device_bench tests: the tiny .tflite models and a scripted backend."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -16,15 +17,24 @@ SD855_FACTS = {"model": "GM1903", "platform": "msmnile", "soc": "SM8150", "abi":
 
 @pytest.fixture()
 def tiny_models(tmp_path: Path) -> List[Path]:
-    """Copies of the tiny FP32/INT8 models named like ghostedge's GhostNet 1.0x outputs."""
+    """Copies of the tiny FP32/INT8 models named like ghostedge's GhostNet 1.0x outputs, each with
+    a report saying 1000 classes (the tiny models have 10; ImageNet references need 1000)."""
     folder = tmp_path / "models"
     folder.mkdir()
     out = []
     for precision in ("fp32", "int8"):
         dest = folder / f"ghostnet_100.{precision}.tflite"
         shutil.copy(DATA / f"tiny_conv.{precision}.tflite", dest)
+        write_imagenet_report(dest)
         out.append(dest)
     return out
+
+
+def write_imagenet_report(model: Path) -> None:
+    """A minimal report beside ``model`` with the output shape of a 1000-class classifier."""
+    stem = model.name[:-len(".tflite")]
+    (model.parent / f"{stem}.report.json").write_text(
+        json.dumps({"outputs": [{"name": "logits", "shape": [1, 1000], "dtype": "float32"}]}))
 
 
 class ScriptedBackend:

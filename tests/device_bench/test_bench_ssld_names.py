@@ -24,6 +24,7 @@ def _ssld_report(kind: str) -> dict:
     source = {"source": "paddle:GhostNet_x1_3_ssld", "display_name": "GhostNet_x1_3_ssld",
               "reference": dict(SSLD.reference)}
     report = {"kind": kind, "model_name": "paddle_ghostnet_x1_3", "app_ready": True,
+              "outputs": [{"name": "logits", "shape": [1, 1000], "dtype": "float32"}],
               **table_identity("paddle_ghostnet_x1_3", source), "source": source}
     return json.loads(json.dumps(report))
 
@@ -72,7 +73,9 @@ def test_bench_model_round_trip_keeps_the_reference(tmp_path):
 
 def test_sd855_table_uses_the_ssld_reference_row(tmp_path, scripted_backend):
     models = [_model(tmp_path / "ssld", "paddle_ghostnet_x1_3", k, _ssld_report(k)) for k in ("fp32", "int8")]
-    models.append(_model(tmp_path / "plain", "paddle_ghostnet_x1_3", "fp32"))  # plain x1_3, no report
+    # plain x1_3: named from its file (the report only gives the 1000-class output shape)
+    models.append(_model(tmp_path / "plain", "paddle_ghostnet_x1_3", "fp32",
+                         {"outputs": [{"name": "logits", "shape": [1, 1000]}]}))
     plan = BenchPlan([describe_model(m) for m in models], threads=[1, 2, 4], repeats=1)
     results = tmp_path / "results.jsonl"
     run_plan(plan, scripted_backend(sd855=True, latency_us=lambda m, t, n: 10000.0), results)

@@ -34,6 +34,9 @@ def _workspace(tmp_path: Path) -> Path:
     out.mkdir(parents=True)
     for precision in ("fp32", "int8"):
         shutil.copy(DATA / f"tiny_conv.{precision}.tflite", out / f"ghostnet_100.{precision}.tflite")
+        # what `ghostedge convert` writes beside a 1000-class model (the tiny models have 10 classes)
+        (out / f"ghostnet_100.{precision}.report.json").write_text(
+            json.dumps({"outputs": [{"name": "logits", "shape": [1, 1000]}]}))
     write_fake_benchmark_binary(tmp_path / "ws" / "bin" / "benchmark_model")
     return tmp_path / "ws"
 
@@ -125,7 +128,7 @@ def test_phone_vanishing_mid_run_keeps_earlier_results(tmp_path):
                 proc.kill()
     assert proc.returncode == 1, err
     last = _error_line(err)
-    assert last.startswith("error: Benchmark stopped at run ") and "finished run(s) are kept" in last
+    assert last.startswith("error: Benchmark stopped at run ") and "finished runs are kept" in last
     assert "vanished" in last or "not found" in last or "stopped answering" in last
     session = read_results(ws / "res")[0]
     assert session.status == "failed" and len(session.runs) >= 2 and session.errors

@@ -45,8 +45,12 @@ def test_plan_refuses_duplicate_rows_and_empty():
     named = disambiguate([_model("a"), twin, _model("b")])
     assert [m.label for m in named] == ["a [m/a.fp32] FP32", "a [other/a.fp32] FP32", "b FP32"]
     BenchPlan(named)
-    with pytest.raises(UsageError, match="given twice"):
+    with pytest.raises(UsageError, match="given more than once"):
         BenchPlan([_model("a"), _model("a")])
+    # the message names the duplicated file only, not every model of the plan
+    with pytest.raises(UsageError, match="given more than once") as err:
+        BenchPlan([_model("a"), _model("b"), _model("a")])
+    assert "a.fp32.tflite" in str(err.value) and "b.fp32.tflite" not in str(err.value)
 
 
 @pytest.mark.parametrize("name, display, registry, precision", [

@@ -57,7 +57,7 @@ def test_failure_mid_plan_keeps_finished_runs(tmp_path, tiny_models, scripted_ba
     with pytest.raises(BenchmarkError) as info:
         run_plan(_plan(tiny_models), backend, path)
     message = str(info.value)
-    assert "run 6 of 8" in message and "vanished" in message and "5 finished run(s)" in message
+    assert "run 6 of 8" in message and "vanished" in message and "5 finished runs" in message
     assert "\n" not in message
     session = read_results(path)[0]
     assert len(session.runs) == 5 and session.status == "failed"
