@@ -5,11 +5,67 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from ghostedge._io import sha256_file
+from ghostedge.errors import ModelError
 
 log = logging.getLogger(__name__)
+
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors", ".pdparams")
+
+
+def _is_tflite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8)[4:8] == b"TFL3"
+    except OSError:
+        return False
+
+
+def folder_error(path: Path, command: str, suffixes: Sequence[str] = (".tflite",)) -> ModelError:
+    """The error for a folder given where one model file is expected, naming a file to pass."""
+    found = sorted(p.name for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes) \
+        if path.is_dir() else []
+    kinds = " or ".join(suffixes)
+    fix = (f"Pass one of its model files, e.g. {path / found[0]}" if found else
+           f"Pass a {kinds} file, e.g. ghostedge-out/ghostnet_100.int8.tflite")
+    return ModelError(f"{path} is a folder, not a model file", f"{command} takes one {kinds} file", fix)
+
+
+def guess_registry_name(path: Path) -> Optional[str]:
+    """The registry variant a checkpoint's file name points to (``w050.pth`` → ghostnet_050), or None."""
+    from ghostedge.models.registry import MODEL_SPECS
+
+    stem = path.name.lower()
+    paddle = path.suffix.lower() == ".pdparams" or "paddle" in stem
+    specs = [s for s in MODEL_SPECS.values() if (s.family == "paddle") == paddle] or list(MODEL_SPECS.values())
+    for spec in specs:
+        if spec.name in stem:
+            return spec.name
+    for spec in specs:
+        w = spec.width
+        tokens = (f"{round(w * 100):03d}", f"x{w:.1f}".replace(".", "_"), f"{w:.1f}", f"{w:.1f}x")
+        if any(token in stem for token in tokens):
+            return spec.name
+    return None
+
+
+def check_not_checkpoint(path: Path, takes: str, fix: str) -> None:
+    """Refuse a training checkpoint (.pth, .safetensors, .pdparams...) given as a model file.
+    ``takes`` says what the command takes; ``fix`` is formatted with ``name`` (the registry
+    variant guessed from the file name) and ``weights`` (the path), e.g.
+    ``Pass --model {name} --weights {weights}``."""
+    if path.suffix.lower() not in CHECKPOINT_SUFFIXES or not path.is_file() or _is_tflite(path):
+        return
+    from ghostedge.models.registry import MODEL_SPECS
+
+    guess = guess_registry_name(path)
+    text = fix.format(name=guess or "ghostnet_100", weights=path)
+    if guess is None:
+        text += f" (with the variant it was trained as: {', '.join(MODEL_SPECS)})"
+    raise ModelError(f"{path} is a training checkpoint, not a model file", takes, text)
+
 
 # Operators that only move, reshape or select data: integer models may keep them on int tensors.
 _FLOAT_TYPES = ("float32", "float16", "float64")
@@ -53,6 +109,10 @@ def inspect_tflite(path: Union[str, Path]) -> Dict[str, Any]:
     from ghostedge.runtime import interpreter_class, io_details, load_interpreter, ops_by_type
 
     path = Path(path)
+    if path.is_dir():
+        raise folder_error(path, "inspect")
+    check_not_checkpoint(path, "inspect reads .tflite files",
+                         "Convert it first: ghostedge convert --model {name} --weights {weights}")
     interp = load_interpreter(path)  # checks the file and gives the clear errors
     io = io_details(interp)
     plain = _undelegated_interpreter(path) or interp

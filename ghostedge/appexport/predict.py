@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -58,25 +58,48 @@ class Classifier:
         return z / z.sum()
 
 
-def expand_images(paths: Sequence[Union[str, Path]]) -> List[Path]:
-    """Image arguments → files: folders expand to their image files (sorted, not recursive)."""
-    files: List[Path] = []
+def _expand(paths: Sequence[Union[str, Path]]) -> List[Tuple[Path, bool]]:
+    """Image arguments → (file, found in a folder): folders expand to their image files (sorted,
+    not recursive)."""
+    files: List[Tuple[Path, bool]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
                 raise DataError(f"Folder {path} has no images",
-                                f"no files ending in {', '.join(IMAGE_SUFFIXES[:5])}, ...",
+                                f"no files ending in {', '.join(IMAGE_SUFFIXES)} (subfolders are not searched)",
                                 "Pass image files or a folder that holds them")
-            files.extend(found)
+            files.extend((p, True) for p in found)
         elif not path.exists():
             raise DataError(f"Image {path} does not exist", "no such file", "Check the path")
         else:
-            files.append(path)
+            files.append((path, False))
     if not files:
         raise DataError("No images given", "", "Pass one or more image files or folders")
     return files
+
+
+def expand_images(paths: Sequence[Union[str, Path]]) -> List[Path]:
+    """Image arguments → files: folders expand to their image files (sorted, not recursive)."""
+    return [path for path, _ in _expand(paths)]
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def unreadable_list(skipped: Sequence[Tuple[Path, str]], shown: int = 5) -> str:
+    """``2 unreadable files: a.jpg, b.png`` (the first ``shown`` names, then how many more)."""
+    names = ", ".join(str(path) for path, _ in skipped[:shown])
+    more = f" and {len(skipped) - shown} more" if len(skipped) > shown else ""
+    return f"{counted(len(skipped), 'unreadable file')}: {names}{more}"
+
+
+def skipped_summary(skipped: Sequence[Tuple[Path, str]]) -> str:
+    """``skipped 2 unreadable files: a.jpg, b.png``."""
+    return f"skipped {unreadable_list(skipped)}"
 
 
 def _tflite_runner(interp: Any, input_kind: str) -> Callable[[np.ndarray], np.ndarray]:
@@ -208,7 +231,14 @@ def _open(model: str, weights: Optional[str], preprocessing: Optional[str], inpu
           num_threads: Optional[int]) -> Classifier:
     if input_kind not in INPUT_KINDS:
         raise ModelError(f"Unknown input kind {input_kind!r}", f"choose one of {', '.join(INPUT_KINDS)}")
+    from ghostedge.appexport.inspection import check_not_checkpoint, folder_error
+    from ghostedge.models.registry import MODEL_SPECS, get_spec
+
     path = Path(model)
+    if path.is_dir() and model not in MODEL_SPECS:
+        raise folder_error(path, "--model", (".tflite", ".onnx"))
+    check_not_checkpoint(path, "--model takes a .tflite or .onnx file, or a registry name with --weights",
+                         "Pass --model {name} --weights {weights}")
     if path.suffix.lower() == ".tflite" or (path.is_file() and path.suffix.lower() != ".onnx"):
         if weights:
             raise ModelError("--weights applies to PyTorch models only", f"{model} is a model file",
@@ -218,8 +248,6 @@ def _open(model: str, weights: Optional[str], preprocessing: Optional[str], inpu
         if not path.is_file():
             raise ModelError(f"Model {path} does not exist", "no such file", "Check the path")
         return open_onnx(path, preprocessing, input_kind)
-    from ghostedge.models.registry import get_spec
-
     get_spec(model)  # unknown names fail here, with the known names listed
     if not weights:
         raise ModelError(f"{model} needs --weights", "a PyTorch model is built from a checkpoint",
@@ -237,9 +265,28 @@ def classify(classifier: Classifier, image: Union[str, Path], top: int = 5) -> D
                     for i in order]}
 
 
-def predict(images: Sequence[Union[str, Path]], classifier: Classifier, top: int = 5) -> List[Dict[str, Any]]:
-    """Classify every image (folders expanded). An unreadable image stops with its name."""
+def predict(images: Sequence[Union[str, Path]], classifier: Classifier, top: int = 5,
+            skipped: Optional[List[Tuple[Path, str]]] = None) -> List[Dict[str, Any]]:
+    """Classify every image (folders expanded). An unreadable file named on its own stops with its
+    name; unreadable files found in a folder are skipped and appended to ``skipped`` as (path,
+    reason) (logged when ``skipped`` is None). Raises DataError when no image could be read."""
     from ghostedge._progress import progress
 
-    files = expand_images(images)
-    return [classify(classifier, f, top) for f in progress(files, total=len(files), desc="predict")]
+    files = _expand(images)
+    results: List[Dict[str, Any]] = []
+    bad: List[Tuple[Path, str]] = []
+    for path, in_folder in progress(files, total=len(files), desc="predict"):
+        try:
+            results.append(classify(classifier, path, top))
+        except DataError as exc:
+            if not in_folder:
+                raise
+            bad.append((path, str(exc)))
+    if not results:
+        raise DataError("No image could be read", unreadable_list(bad),
+                        "Pass readable JPEG, PNG, BMP, GIF, TIFF or WebP images")
+    if skipped is not None:
+        skipped.extend(bad)
+    elif bad:
+        log.warning("%s", skipped_summary(bad))
+    return results

@@ -12,7 +12,9 @@ from ghostedge.errors import GhostEdgeError, ModelError, UsageError
 DESCRIPTION = """Measure top-1/top-5 accuracy over a labeled image folder.
 
 MODEL is a .tflite file (FP32, FP16 or INT8; its .report.json beside it gives the preprocessing
-and the model name) or a registered model name such as ghostnet_100 with --weights.
+and the model name), an .onnx file (run with onnxruntime, fed as `ghostedge predict` feeds it),
+or a registered model name such as ghostnet_100 with --weights (a checkpoint file goes to
+--weights, not MODEL). Rows of models that share a name get their folder/file in brackets.
 --data takes an ImageFolder tree (class folders named by WordNet id, ImageNet index, or any names
 for other datasets), a folder of ILSVRC2012_val_*.JPEG with LOC_val_solution.csv or val.txt, or a
 PaddleClas list file ('relative/path.jpg label' lines).
@@ -24,7 +26,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add the ``eval`` command."""
     p = sub.add_parser("eval", parents=[common], help="top-1/top-5 of TFLite and torch models on labeled images",
                        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("models", nargs="+", metavar="MODEL", help=".tflite file, or a model name with --weights")
+    p.add_argument("models", nargs="+", metavar="MODEL", help=".tflite or .onnx file, or a model name with --weights")
     p.add_argument("--data", required=True, type=Path, metavar="PATH", help="labeled images (see above)")
     p.add_argument("--limit", type=int, metavar="N",
                    help="evaluate a deterministic, class-balanced subset of N images")
@@ -52,7 +54,8 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _targets(args: argparse.Namespace) -> List[Tuple[Any, Any]]:
-    from ghostedge.evaluate.targets import tflite_target, torch_target
+    from ghostedge.appexport.inspection import check_not_checkpoint, folder_error
+    from ghostedge.evaluate.targets import disambiguate_labels, onnx_target, tflite_target, torch_target
     from ghostedge.models.registry import MODEL_SPECS
 
     targets = []
@@ -64,15 +67,20 @@ def _targets(args: argparse.Namespace) -> List[Tuple[Any, Any]]:
                                  fix=f"Pass --weights FILE (or imagenet), or a converted {item}.*.tflite file")
             targets.append(torch_target(item, args.weights, args.num_classes, args.preprocessing,
                                         args.image_size, args.cache_dir))
+        elif path.is_dir():
+            raise folder_error(path, "eval", (".tflite", ".onnx"))
+        elif path.suffix.lower() == ".onnx":
+            targets.append(onnx_target(path, args.preprocessing, args.bare, args.image_size))
         elif path.exists():
-            if path.is_dir():
-                raise GhostEdgeError(f"{path} is a folder, not a model", fix="Pass a .tflite file")
+            check_not_checkpoint(path, "eval takes .tflite/.onnx files, or registry names with --weights",
+                                 "Pass {name} --weights {weights} instead")
             targets.append((tflite_target(path, args.preprocessing, args.bare, args.image_size), None))
         elif path.suffix or "/" in item:
             raise GhostEdgeError(f"Model {path} does not exist", "no such file", "Check the path")
         else:
             raise ModelError(f"Unknown model {item!r}", f"it is neither a file nor one of {', '.join(sorted(MODEL_SPECS))}",
-                             "Pass a .tflite file or a registered model name with --weights")
+                             "Pass a .tflite or .onnx file, or a registered model name with --weights")
+    disambiguate_labels([target for target, _ in targets])
     return targets
 
 
@@ -80,7 +88,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     """Evaluate every MODEL on the same images and print the table."""
     from ghostedge.data.folders import load_labeled_dataset, sample
     from ghostedge.evaluate.runner import check_fits, evaluate_all
-    from ghostedge.evaluate.table import format_footer, format_table
+    from ghostedge.evaluate.table import counted, format_footer, format_table
 
     _validate(args)
     dataset = load_labeled_dataset(args.data)
@@ -91,7 +99,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     if args.limit is not None and args.limit < len(samples):
         samples = sample(dataset, args.limit, args.seed)
     elif args.limit is not None:
-        out.warn(f"--limit {args.limit} is not below the {len(samples)} images found: evaluating all")
+        out.warn(f"--limit {args.limit} is not below the {counted(len(samples), 'image')} found: evaluating all")
     results = evaluate_all(targets, samples, workers=args.workers)
     data = {"data": {**dataset.describe(), "evaluated": len(samples), "limit": args.limit, "seed": args.seed},
             "results": [r.to_dict() for r in results]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from ghostedge.cli.output import Output
 
@@ -14,7 +14,8 @@ from its metadata; else ImageNet names for 1000 classes, else class indices), an
 onnxruntime), or a registry name such as ghostnet_100 together with --weights. Images go through
 the preprocessing recorded in the report JSON beside the model (or --preprocessing). App-ready
 models (raw pixels in, probabilities out) and bare ones (normalized in, logits out) are told apart
-from the metadata or the report; --input overrides. A folder argument means its image files.
+from the metadata or the report; --input overrides. A folder argument means its image files
+(unreadable ones are skipped with a warning; a file named on its own must be readable).
 
 examples:
   ghostedge predict photo.jpg --model ghostedge-out/ghostnet_100.int8.tflite
@@ -57,20 +58,23 @@ def _human(results: List[Dict[str, Any]], header: str, notes: List[str]) -> str:
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Classify the images and print (or --json) the top classes."""
-    from ghostedge.appexport.predict import expand_images, open_classifier, predict
+    from ghostedge.appexport.predict import expand_images, open_classifier, predict, skipped_summary
     from ghostedge.errors import UsageError
 
     if args.top < 1:
         raise UsageError(f"--top {args.top} is not allowed", "at least one class is shown", "Use --top 1 or more")
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads {args.threads} is not allowed", "at least one thread", "Use --threads 1 or more")
-    images = expand_images(args.images)  # check the images before loading a model
+    expand_images(args.images)  # check the images before loading a model
     clf = open_classifier(args.model, weights=args.weights, preprocessing=args.preprocessing,
                           input_kind=args.input_kind, num_threads=args.threads,
                           labels_file=args.labels)
     for note in clf.notes:
         out.warn(note)
-    results = predict(images, clf, top=args.top)
+    skipped: List[Tuple[Path, str]] = []
+    results = predict(args.images, clf, top=args.top, skipped=skipped)
+    if skipped:
+        out.warn(skipped_summary(skipped))
     for res in results:
         probs = [t["probability"] for t in res["top"]]
         if len(probs) > 1 and max(probs) - min(probs) < 1e-9:
@@ -83,6 +87,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     data = {"model": clf.source, "backend": clf.backend, "input_dtype": clf.input_dtype,
             "input_kind": clf.input_kind, "output_kind": clf.output_kind,
             "labels_source": clf.labels_source, "has_metadata": clf.has_metadata,
-            "preprocessing": clf.preprocessing.name, "results": results}
+            "preprocessing": clf.preprocessing.name, "results": results,
+            "skipped": [{"image": str(path), "reason": reason} for path, reason in skipped]}
     out.result(data, lambda: _human(results, header, []))
     return 0

@@ -14,6 +14,7 @@ from ghostedge._progress import progress
 from ghostedge.data.preprocess import Preprocessing, load_pixels, normalize
 from ghostedge.errors import DataError
 from ghostedge.evaluate.metrics import EvalResult, accuracy, topk_indices
+from ghostedge.evaluate.table import counted
 from ghostedge.evaluate.targets import EvalTarget
 
 log = logging.getLogger(__name__)
@@ -113,18 +114,39 @@ def predict_torch(target: EvalTarget, model: Any, samples: Sequence[Sample], wor
     return top, skipped
 
 
+def predict_classifier(target: EvalTarget, classifier: Any, samples: Sequence[Sample]
+                       ) -> Tuple[np.ndarray, List[Tuple[Path, str]]]:
+    """Top-5 indices [N, 5] of a ``ghostedge.appexport.predict.Classifier`` (.onnx models), one
+    image at a time in this process."""
+    top = np.full((len(samples), 5), -1, np.int64)
+    skipped: List[Tuple[Path, str]] = []
+    for i, (path, _) in enumerate(progress(samples, total=len(samples), desc=f"eval {target.label}",
+                                           unit="img")):
+        try:
+            pixels = load_pixels(path, target.preprocessing)
+        except DataError as exc:
+            skipped.append((Path(path), str(exc)))
+            continue
+        idx = topk_indices(classifier.scores(pixels).reshape(1, -1))[0]
+        top[i, :len(idx)] = idx
+    return top, skipped
+
+
 def evaluate_target(target: EvalTarget, samples: Sequence[Sample], model: Any = None,
                     workers: int = 2) -> EvalResult:
     """Top-1/top-5 of one model over ``samples`` (unreadable images are skipped and counted)."""
     started = time.perf_counter()
     if target.kind == "torch":
         top, skipped = predict_torch(target, model, samples, workers)
+    elif target.kind == "onnx":
+        top, skipped = predict_classifier(target, model, samples)
     else:
         top, skipped = predict_tflite(target, samples, workers)
     keep = top[:, 0] >= 0
     if not keep.any():
         raise DataError(f"No image could be evaluated with {target.label}",
-                        f"all {len(samples)} files were unreadable", "Check the --data folder")
+                        f"all {len(samples)} files were unreadable" if len(samples) != 1
+                        else "the one file was unreadable", "Check the --data folder")
     labels = np.asarray([label for _, label in samples])[keep]
     acc = accuracy(top[keep], labels)
     ref = reference_columns(target)
@@ -170,6 +192,6 @@ def evaluate_all(targets: Sequence[Tuple[EvalTarget, Any]], samples: Sequence[Sa
     """Evaluate each (target, torch model or None) on the same samples."""
     results = []
     for target, model in targets:
-        log.info("evaluating %s on %d images", target.label, len(samples))
+        log.info("evaluating %s on %s", target.label, counted(len(samples), "image"))
         results.append(evaluate_target(target, samples, model, workers))
     return results

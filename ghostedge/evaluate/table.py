@@ -9,6 +9,11 @@ HEADER = "| Models | Top1 | Top5 | Reference top1 | Reference top5 | FLOPs(G) | 
 ALIGN = "|:--:|:--:|:--:|:--:|:--:|:--:|:--:|"
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 image``, ``2 images``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _num(value: Optional[float]) -> str:
     return "-" if value is None else f"{value:.3f}"
 
@@ -27,10 +32,10 @@ def format_footer(results: Sequence[EvalResult], data: str, layout: str) -> str:
     if not results:
         return ""
     first = results[0]
-    lines = [f"{first.images} images from {data} ({layout}); "
+    lines = [f"{counted(first.images, 'image')} from {data} ({layout}); "
              f"FLOPs = 2 x multiply-accumulates at {first.image_size}x{first.image_size}; "
              "reference columns: published ImageNet top-1/top-5 (PaddleClas/timm) for 1000-class models"]
     for r in results:
         if r.skipped:
-            lines.append(f"{r.model}: {r.skipped} unreadable images skipped")
+            lines.append(f"{r.model}: {counted(r.skipped, 'unreadable image')} skipped")
     return "\n".join(lines)

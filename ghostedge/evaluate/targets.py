@@ -8,7 +8,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from ghostedge.data.preprocess import Preprocessing, get_preset
 from ghostedge.errors import DataError, GhostEdgeError, ModelError
@@ -24,7 +24,7 @@ _PRECISION = {"fp32": "FP32", "fp16": "FP16", "int8": "INT8", "float32": "FP32",
 class EvalTarget:
     """One model to evaluate."""
 
-    kind: str                          # "tflite" or "torch"
+    kind: str                          # "tflite", "onnx" or "torch"
     label: str                         # row name in the table
     source: str                        # path, or "torch:<name> (<weights>)"
     image_size: int
@@ -137,6 +137,56 @@ def tflite_target(path: Path, preprocessing: Optional[str] = None, bare: Optiona
     return EvalTarget("tflite", label, str(path), int(shape[1]), num_classes, pre, bool(bare), spec,
                       path, report, macs=tflite_macs(path),
                       params=params_for(spec, num_classes) if spec else None, reference=reference)
+
+
+def onnx_target(path: Path, preprocessing: Optional[str] = None, bare: Optional[bool] = None,
+                image_size: Optional[int] = None) -> tuple[EvalTarget, Any]:
+    """Describe an .onnx for evaluation, opened as ``ghostedge predict`` opens it (onnxruntime;
+    raw pixels or normalized input from the report beside it). Returns (target, classifier)."""
+    from ghostedge.appexport.feeding import find_report
+    from ghostedge.appexport.predict import open_onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise GhostEdgeError(f"Model {path} does not exist", "no such file", "Check the path")
+    clf = open_onnx(path, preprocessing, "normalized" if bare else "auto")
+    if image_size and image_size != clf.size:
+        raise DataError(f"--image-size {image_size} does not fit {path.name}",
+                        f"the model takes {clf.size}x{clf.size} images",
+                        f"Drop --image-size or pass --image-size {clf.size}")
+    report = find_report(path) or {}
+    if not report and not bare:
+        log.warning("%s has no report beside it: assuming it takes raw 0..255 pixels "
+                    "(pass --bare for a model that takes normalized input)", path.name)
+    spec = _spec_from(report, path)
+    display, reference = table_identity(report, spec)
+    num_classes = len(clf.labels)
+    target = EvalTarget("onnx", f"{display} ONNX" if display else path.name, str(path), clf.size, num_classes,
+                        clf.preprocessing, clf.input_kind == "normalized", spec, path, report,
+                        params=params_for(spec, num_classes) if spec else None, reference=reference)
+    return target, clf
+
+
+def disambiguate_labels(targets: Sequence[EvalTarget]) -> None:
+    """Give targets that would share a table row distinct labels: model files get bench's
+    ``[folder/stem]`` (``ghostedge.device_bench.plan.disambiguate``), torch models their registry
+    name; the same model given twice is numbered."""
+    from ghostedge.device_bench.plan import BenchModel, disambiguate
+
+    labels = [t.label for t in targets]
+    files = [t for t in targets if t.path is not None]
+    models = [BenchModel(str(Path(t.path).resolve()), t.label, None, None, "", 0) for t in files]
+    for target, model in zip(files, disambiguate(models)):
+        target.label = model.label
+    for target in targets:
+        if target.path is None and target.spec is not None and labels.count(target.label) > 1:
+            target.label = f"{target.label} [{target.spec.name}]"
+    seen: Dict[str, int] = {}
+    final: List[str] = [t.label for t in targets]
+    for target in targets:
+        if final.count(target.label) > 1:
+            seen[target.label] = seen.get(target.label, 0) + 1
+            target.label = f"{target.label} #{seen[target.label]}"
 
 
 def torch_target(name: str, weights: str, num_classes: Optional[int] = None,

@@ -172,6 +172,6 @@ def test_cli_warns_when_top_classes_all_tie(tiny_with_metadata, monkeypatch, cap
     import ghostedge.appexport.predict as predict_module
 
     flat = [{"image": "x.png", "top": [{"index": i, "label": str(i), "probability": 0.0} for i in range(5)]}]
-    monkeypatch.setattr(predict_module, "predict", lambda images, clf, top=5: flat)
+    monkeypatch.setattr(predict_module, "predict", lambda images, clf, top=5, skipped=None: flat)
     assert main(["predict", str(bundled_photos()[0]), "--model", str(tiny_with_metadata["app_fp32"])]) == 0
     assert "all score 0.0000, so their order means nothing" in capsys.readouterr().err
