@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import time
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -94,6 +96,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     from ghostedge.data.preprocess import get_preset
     from ghostedge.models.registry import get_spec
 
+    started = time.perf_counter()
     _check_args(args)
     resolve_model(args)
     get_spec(args.model)  # unknown names fail before anything heavy
@@ -122,7 +125,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
                      fp16=args.fp16, int8=args.int8, calibration=calibration, int8_io=args.int8_io,
                      bare=args.bare, image_size=args.image_size, labels=labels, force=args.force,
                      source_info=loaded.weights_info, explain=args.explain)
+    result.wall_s = command_seconds(started)
     data = {"output_dir": str(result.output_dir),
+            "wall_s": round(result.wall_s, 3),
             "artifacts": {k: str(v) for k, v in result.artifacts.items()},
             "durations_s": {k: round(v, 3) for k, v in result.durations_s.items()},
             "onnx2tf_peak_rss_mb": round(result.onnx2tf_peak_rss_mb, 1),
@@ -132,6 +137,20 @@ def run(args: argparse.Namespace, out: Output) -> int:
         out.print("")
         out.print(result.layer_table)
     return 0
+
+
+def command_seconds(started: float) -> float:
+    """Wall seconds of the whole command: since the process started (Linux /proc), else since
+    ``started`` (a ``time.perf_counter()`` taken when the command began)."""
+    since_run = time.perf_counter() - started
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])  # field 22 (starttime), counted after the ")"
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        since_start = uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return since_run
+    return since_start if since_run <= since_start < since_run + 3600 else since_run
 
 
 def _ops_text(ops: Dict[str, int], top: int = 4) -> str:
@@ -146,23 +165,31 @@ def summary_text(result: Any) -> str:
     for kind, path in result.artifacts.items():
         rep = result.reports[kind]
         fid = rep["fidelity_vs_torch"]
+        if "logit_cosine_min" in fid:
+            cos = f"cos {fid['logit_cosine_min']:.6f}"
+        else:  # quantized probabilities: compared in probability space (see verify.fidelity)
+            cos = f"prob cos {fid.get('prob_cosine_min', 0.0):.4f}"
         line = (f"  {Path(path).name:<28} {rep['size_mb']:7.2f} MB  {_ops_text(rep.get('ops', {}))}  "
-                f"vs torch: max|dp| {fid['prob_max_abs_diff']:.2g}, cos {fid['logit_cosine_min']:.6f}, "
+                f"vs torch: max|dp| {fid['prob_max_abs_diff']:.2g}, {cos}, "
                 f"top-1 {fid['top1_agreement']:.0%}")
         lines.append(line)
         if kind == "int8":
             f8 = rep.get("fidelity_vs_fp32") or {}
             if f8:
+                ties = f8.get("top1_tied_images", 0)
+                tie_text = f" ({ties} with tied INT8 maxima, counted as agreeing)" if ties else ""
                 lines.append(f"  {'':<28} INT8 vs FP32 on {f8.get('images', '?')} held-out images: "
-                             f"top-1 {f8.get('top1_agreement', 0):.1%}, top-5 {f8.get('top5_agreement', 0):.1%}, "
-                             f"cosine {f8.get('cosine_mean', 0):.4f}")
+                             f"top-1 {f8.get('top1_agreement', 0):.1%}{tie_text}, "
+                             f"top-5 {f8.get('top5_agreement', 0):.1%}, cosine {f8.get('cosine_mean', 0):.4f}")
             q = rep.get("io_quantization", {})
             for side in ("input", "output"):
                 for t in q.get(side, []):
                     lines.append(f"  {'':<28} {side} {t['name']}: {t['dtype']} scale {t['scale']:.6g} "
                                  f"zero point {t['zero_point']}")
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in result.durations_s.items() if k != "total")
-    lines.append(f"  time: {result.durations_s.get('total', 0):.1f} s ({steps}); onnx2tf peak "
+    wall = getattr(result, "wall_s", None)
+    total = f", {wall:.1f} s total (with model loading and imports)" if wall else ""
+    lines.append(f"  time: {result.durations_s.get('total', 0):.1f} s conversion{total} ({steps}); onnx2tf peak "
                  f"memory {result.onnx2tf_peak_rss_mb:.0f} MB")
     lines.append("  reports: " + ", ".join(f"{result.name}.{k}.report.json" for k in result.artifacts))
     return "\n".join(lines)

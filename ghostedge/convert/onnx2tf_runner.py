@@ -150,6 +150,10 @@ def run_onnx2tf(onnx_path: Path, work_dir: Path, *, saved_model: bool = True,
                               f"See its full log in {kept}")
     if (work_dir / SAMPLE_NPY).stat().st_size == 0:  # pragma: no cover - defensive
         raise ConversionError("onnx2tf replaced its sample data", "unexpected download attempt")
+    if log.isEnabledFor(logging.DEBUG):  # its stderr (TensorFlow noise included): -vv only
+        for line in log_path.read_text(errors="replace").splitlines():
+            if line.strip():
+                log.debug("onnx2tf: %s", line.rstrip())
     has_saved_model = (out_dir / "saved_model.pb").is_file()
     log.info("onnx2tf finished in %.1f s (peak %.0f MB)", seconds, peak_mb)
     return Onnx2tfOutputs(fp32, fp16, out_dir if has_saved_model else None, seconds, peak_mb,

@@ -32,6 +32,7 @@ class ConversionResult:
     durations_s: Dict[str, float] = field(default_factory=dict)
     onnx2tf_peak_rss_mb: float = 0.0
     layer_table: Optional[str] = None
+    wall_s: Optional[float] = None   # the whole command's wall time (set by the CLI)
 
 
 def planned_outputs(output_dir: Path, name: str, fp16: bool, int8: bool) -> Dict[str, Path]:
@@ -45,8 +46,11 @@ def planned_outputs(output_dir: Path, name: str, fp16: bool, int8: bool) -> Dict
 
 
 def check_outputs(output_dir: Path, name: str, fp16: bool, int8: bool, force: bool) -> Dict[str, Path]:
-    """Refuse existing outputs (without ``force``) and unwritable folders, before any work.
-    Creates nothing: the folder is made when the first file is written."""
+    """Refuse existing outputs (without ``force``) and unusable folders, before any work.
+
+    The folder is really tried: created if missing and a probe file written and removed there
+    (``os.access`` says yes to root on /proc, for example). A folder created only for the probe is
+    removed again, so a command that fails before writing a file leaves nothing behind."""
     from ghostedge.convert.report import report_path
 
     if output_dir.exists() and not output_dir.is_dir():
@@ -61,12 +65,73 @@ def check_outputs(output_dir: Path, name: str, fp16: bool, int8: bool, force: bo
     if not os.access(probe, os.W_OK | os.X_OK):
         raise GhostEdgeError(f"Output folder {output_dir} is not writable",
                              f"permission denied on {probe}", "Choose a writable --output folder")
+    probe_output_folder(output_dir)
     planned = planned_outputs(output_dir, name, fp16, int8)
     if output_dir.is_dir():
         for kind, path in planned.items():
             check_output_path(path, force)
             check_output_path(report_path(output_dir, name, kind), force)
     return planned
+
+
+def probe_output_folder(output_dir: Path) -> None:
+    """Create ``output_dir`` (if missing), write and remove a probe file, then remove the folders
+    this made. Raises GhostEdgeError (one line) when the folder cannot be created or written."""
+    output_dir = Path(output_dir)
+    missing: List[Path] = []
+    p = output_dir.absolute()
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".ghostedge-probe-", dir=output_dir)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        what = (f"Cannot create output folder {output_dir}" if missing
+                else f"Output folder {output_dir} is not writable")
+        raise GhostEdgeError(what, f"{type(exc).__name__}: {exc.strerror or exc}",
+                             "Choose a writable --output folder") from None
+    finally:
+        for folder in missing:  # deepest first: only folders this probe made, and only if empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+
+STALE_KINDS = ("fp16", "int8")
+
+
+def stale_siblings(output_dir: Path, name: str, fp16: bool, int8: bool) -> List[Path]:
+    """Files of an earlier run for model ``name`` that this run will not replace:
+    ``<name>.fp16.tflite`` / ``<name>.int8.tflite`` and their ``.report.json`` (ghostedge's own
+    naming only) when FP16 / INT8 is not asked this time."""
+    from ghostedge.convert.report import report_path
+
+    wanted = {"fp16": fp16, "int8": int8}
+    found: List[Path] = []
+    for kind in STALE_KINDS:
+        if wanted[kind]:
+            continue
+        for path in (Path(output_dir) / f"{name}.{kind}.tflite", report_path(output_dir, name, kind)):
+            if path.is_file() or path.is_symlink():
+                found.append(path)
+    return found
+
+
+def remove_stale_siblings(output_dir: Path, name: str, fp16: bool, int8: bool) -> List[Path]:
+    """With ``--force``: delete :func:`stale_siblings` (so benchmarks and evaluations never mix
+    models of two runs), with a warning naming them. Returns the removed paths."""
+    stale = stale_siblings(output_dir, name, fp16, int8)
+    for path in stale:
+        path.unlink()
+    if stale:
+        log.warning("--force: removed %d older output(s) of %s that this run does not produce "
+                    "(they came from an earlier run): %s", len(stale), name,
+                    ", ".join(p.name for p in stale))
+    return stale
 
 
 def default_labels(num_classes: int) -> List[str]:
@@ -122,12 +187,15 @@ def convert(model: Any, *, name: str, output_dir: Path, preprocessing: Preproces
     from ghostedge.convert.artifacts import ArtifactJob, finish_onnx, finish_tflite
     from ghostedge.convert.int8_step import quantize_api, build_int8
     from ghostedge.convert.onnx2tf_runner import run_onnx2tf
+    from ghostedge.convert.quiet import captured_stderr
     from ghostedge.convert.verify import build_reference, verification_inputs
     from ghostedge.convert.wrapper import build_export_module, export_onnx
 
     output_dir = Path(output_dir)
     validate_options(image_size, int8, int8_io, labels)
     check_outputs(output_dir, name, fp16, int8, force)
+    if force:
+        remove_stale_siblings(output_dir, name, fp16, int8)
     if int8:
         quantize_api()  # a missing quantize module fails now, not after the FP32 work
         if calibration is None:
@@ -185,24 +253,30 @@ def convert(model: Any, *, name: str, output_dir: Path, preprocessing: Preproces
             steps.append(("fp16", step_float("fp16")))
         if int8:
             steps.append(("int8", step_int8))
-        for step_name, func in progress(steps, total=len(steps), desc="convert", unit="step"):
-            t0 = time.perf_counter()
-            log.info("step %s", step_name)
-            try:
-                func()
-            except GhostEdgeError:
-                raise
-            except Exception as exc:  # keep the one-line contract for tool failures
-                from ghostedge.errors import ConversionError
-
-                detail = str(exc).strip().splitlines()
-                raise ConversionError(f"Conversion step {step_name} failed",
-                                      f"{type(exc).__name__}: {detail[-1] if detail else 'no message'}",
-                                      "Rerun with --debug for the traceback and report it") from exc
-            durations[step_name] = time.perf_counter() - t0
+        with captured_stderr("tensorflow"):  # C-level TF/LiteRT noise: shown with -v only
+            _run_steps(steps, durations)
     durations["total"] = time.perf_counter() - started
     _refresh_durations(result)
     return result
+
+
+def _run_steps(steps: List[tuple[str, Callable[[], None]]], durations: Dict[str, float]) -> None:
+    """Run the conversion steps in order, timing each; tool failures become one-line errors."""
+    for step_name, func in progress(steps, total=len(steps), desc="convert", unit="step"):
+        t0 = time.perf_counter()
+        log.info("step %s", step_name)
+        try:
+            func()
+        except GhostEdgeError:
+            raise
+        except Exception as exc:  # keep the one-line contract for tool failures
+            from ghostedge.errors import ConversionError
+
+            detail = str(exc).strip().splitlines()
+            raise ConversionError(f"Conversion step {step_name} failed",
+                                  f"{type(exc).__name__}: {detail[-1] if detail else 'no message'}",
+                                  "Rerun with --debug for the traceback and report it") from exc
+        durations[step_name] = time.perf_counter() - t0
 
 
 def _refresh_durations(result: ConversionResult) -> None:

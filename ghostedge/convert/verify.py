@@ -89,27 +89,48 @@ def _centered_logits(outputs: np.ndarray, bare: bool) -> np.ndarray:
     return logits - logits.mean(axis=-1, keepdims=True)
 
 
-def fidelity(reference: np.ndarray, candidate: np.ndarray, bare: bool) -> Dict[str, Any]:
-    """Max abs diff (probabilities and logits), logit cosine, top-1/top-5 agreement."""
+def _row_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(-1) / np.maximum(np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-30)
+
+
+def fidelity(reference: np.ndarray, candidate: np.ndarray, bare: bool,
+             quantized_probabilities: bool = False) -> Dict[str, Any]:
+    """Max abs diff (probabilities and logits), logit cosine, top-1/top-5 agreement.
+
+    ``quantized_probabilities``: the candidate outputs probabilities in steps of a quantization
+    scale (INT8 app-ready model, uint8 output: most classes are exactly 0). Logs of those are
+    meaningless (log(0) is clipped to ``LOG_FLOOR``), so it is compared in probability space only:
+    ``prob_cosine_min``/``prob_cosine_mean``, ``prob_max_abs_diff`` and top-k, with
+    ``comparison_space`` saying so and no logit figures.
+    """
     ref_p = _softmax(reference) if bare else reference.astype(np.float64)
     cand_p = _softmax(candidate) if bare else candidate.astype(np.float64)
-    ref_l, cand_l = _centered_logits(reference, bare), _centered_logits(candidate, bare)
-    cos = (ref_l * cand_l).sum(-1) / np.maximum(
-        np.linalg.norm(ref_l, axis=-1) * np.linalg.norm(cand_l, axis=-1), 1e-30)
-    top5_ref = np.argsort(-ref_p, axis=-1)[:, :5]
-    top5_cand = np.argsort(-cand_p, axis=-1)[:, :5]
+    top5_ref = np.argsort(-ref_p, axis=-1, kind="stable")[:, :5]
+    top5_cand = np.argsort(-cand_p, axis=-1, kind="stable")[:, :5]
     overlap = [len(set(a) & set(b)) / 5.0 for a, b in zip(top5_ref, top5_cand)]
-    return {
+    common = {
         "samples": int(len(reference)),
         "prob_max_abs_diff": float(np.abs(ref_p - cand_p).max()),
-        "logit_max_abs_diff": float(np.abs(ref_l - cand_l).max()),
         "raw_output_max_abs_diff": float(np.abs(reference.astype(np.float64) - candidate).max()),
-        "logit_cosine_min": float(cos.min()),
-        "logit_cosine_mean": float(cos.mean()),
         "top1_agreement": float(np.mean(top5_ref[:, 0] == top5_cand[:, 0])),
         "top5_agreement": float(np.mean(overlap)),
-        "logit_space": "centered logits" if bare else "centered log-probabilities",
     }
+    if quantized_probabilities and not bare:
+        # tied quantized maxima: the reference's top-1 agrees when it is among them (as in
+        # ghostedge.quantize.fidelity.output_agreement)
+        rows = np.arange(len(cand_p))
+        tied_hit = cand_p[rows, top5_ref[:, 0]] >= cand_p.max(axis=-1)
+        common["top1_agreement"] = float(np.mean(tied_hit))
+        pcos = _row_cosine(ref_p, cand_p)
+        return {**common, "prob_cosine_min": float(pcos.min()), "prob_cosine_mean": float(pcos.mean()),
+                "comparison_space": "probabilities (quantized probability output; logit-space "
+                                    "figures are not meaningful for it)"}
+    ref_l, cand_l = _centered_logits(reference, bare), _centered_logits(candidate, bare)
+    cos = _row_cosine(ref_l, cand_l)
+    space = "centered logits" if bare else "centered log-probabilities"
+    return {**common, "logit_max_abs_diff": float(np.abs(ref_l - cand_l).max()),
+            "logit_cosine_min": float(cos.min()), "logit_cosine_mean": float(cos.mean()),
+            "logit_space": space, "comparison_space": space}
 
 
 def run_tflite(path: Path, inputs_nhwc: np.ndarray) -> np.ndarray:
@@ -142,7 +163,7 @@ def check_bounds(kind: str, figures: Dict[str, Any], label: str) -> Dict[str, An
             f"{figures['prob_max_abs_diff']:.3g} exceeds {limit:g} on {figures['samples']} inputs",
             "The file was not kept; rerun with --debug and report it")
     floor = bounds.get("logit_cosine_min")
-    if floor is not None and figures["logit_cosine_min"] < floor:
+    if floor is not None and figures.get("logit_cosine_min", figures.get("prob_cosine_min", 1.0)) < floor:
         raise VerificationError(
             f"{label} does not match torch", f"logit cosine {figures['logit_cosine_min']:.6f} "
             f"is below {floor:g}", "The file was not kept; rerun with --debug and report it")
@@ -159,9 +180,11 @@ def verify_model(path: Path, reference: Reference, kind: str, label: str) -> Dic
     if outputs.shape != reference.outputs.shape:
         raise VerificationError(f"{label} has the wrong output shape",
                                 f"{list(outputs.shape)} instead of {list(reference.outputs.shape)}")
-    figures = fidelity(reference.outputs, outputs, reference.bare)
-    log.info("%s vs torch: prob max abs %.3g, logit cosine min %.6f", label,
-             figures["prob_max_abs_diff"], figures["logit_cosine_min"])
+    figures = fidelity(reference.outputs, outputs, reference.bare,
+                       quantized_probabilities=(kind == "int8" and not reference.bare))
+    cos_key = "logit_cosine_min" if "logit_cosine_min" in figures else "prob_cosine_min"
+    log.info("%s vs torch: prob max abs %.3g, %s %.6f", label, figures["prob_max_abs_diff"],
+             cos_key.replace("_", " "), figures[cos_key])
     bounds = check_bounds(kind, figures, label)
     figures["bounds"] = bounds
     figures["inputs"] = list(reference.names)

@@ -115,17 +115,11 @@ def _from_dataset(path: Path, samples: int, seed: int, pre: Preprocessing, heldo
 
     dataset = folders.load_dataset(path)
     available = len(dataset.samples)
-    if samples > available:
-        raise DataError(f"--calib-samples {samples} is more than the {available} images found in {path}",
-                        "a calibration set cannot repeat images",
-                        f"Pass --calib-samples {available} or fewer, or add images")
     order = folders.sample(dataset, available, seed)    # seeded order, class-balanced prefixes
-    crops, used, skipped, pos = _load_until(order, samples, pre)
+    # more asked than files: read them all (fewer than ``samples``) to say how many are usable
+    crops, used, skipped, pos = _load_until(order, min(samples, available), pre)
     if len(crops) < samples:
-        first = f"; first: {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
-        raise DataError(f"Only {len(crops)} usable images in {path}, {samples} asked for calibration",
-                        f"{len(skipped)} files could not be read{first}",
-                        f"Pass --calib-samples {len(crops)} or fewer, or replace the unreadable files")
+        raise _too_few_error(path, samples, available, len(crops), skipped)
     held, _held_used, held_skipped, _ = _load_until(order, heldout, pre, start=pos)
     heldout_source = f"{len(held)} other images of {path}"
     if not held and heldout:
@@ -146,6 +140,24 @@ def _from_dataset(path: Path, samples: int, seed: int, pre: Preprocessing, heldo
         log.warning("INT8 calibration: skipped %d unreadable files in %s (first: %s)", len(all_skipped),
                     path, description["skipped_files"][0])
     return CalibrationSet(np.stack(crops).astype(np.uint8), _stack(held, pre), description)
+
+
+def _too_few_error(path: Path, samples: int, files: int, readable: int,
+                   skipped: Sequence[Tuple[Path, str]]) -> DataError:
+    """One line: files found, how many were readable, and advice that is never ``--calib-samples 0``."""
+    found = f"{files} file{'s' if files != 1 else ''} found in {path}"
+    if len(skipped):
+        first = skipped[0]
+        found += f", {readable} readable ({len(skipped)} could not be read; first: {first[0]}: {first[1]})"
+    else:
+        found += f", {readable} readable"
+    if readable == 0:
+        return DataError(f"No usable calibration images in {path}", found,
+                         "Pass --calib a folder or list file with readable JPEG/PNG images, or omit "
+                         "--calib to calibrate on the bundled photos")
+    return DataError(f"--calib-samples {samples} is more than the {readable} usable images in {path}",
+                     found + "; a calibration set cannot repeat images",
+                     f"Pass --calib-samples {readable} or fewer, or add or replace images")
 
 
 def _stack(crops: Sequence[np.ndarray], pre: Preprocessing) -> np.ndarray:

@@ -39,8 +39,24 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / (na * nb))
 
 
+MIN_HELDOUT = 10        # fewer held-out images: the agreement figures are anecdotal; say so
+LOW_TOP1 = 0.25         # INT8-vs-FP32 top-1 agreement below this (or cosine below LOW_COSINE)
+LOW_COSINE = 0.5        # means the INT8 model is not usable as it is; say why that usually is
+LIKELY_CAUSES = ("likely causes: untrained or random weights (their softmax probabilities are below "
+                 "the uint8 output step 1/256 and all round to 0), or too few or unrepresentative "
+                 "calibration images (pass --calib with a few hundred ImageNet samples)")
+
+
 def output_agreement(fp32: np.ndarray, int8: np.ndarray) -> Dict[str, Any]:
-    """Top-1/top-5 agreement, cosine and abs diffs between two [N, classes] output arrays."""
+    """Top-1/top-5 agreement, cosine and abs diffs between two [N, classes] output arrays.
+
+    Ties: quantized outputs often have several classes with exactly the same (maximal) value.
+    The FP32 top-1 counts as agreeing at top-1 when it is among the INT8 maximal ties, and as
+    within the INT8 top-5 when its INT8 value is at least the 5th-largest INT8 value, so the
+    figures never depend on how ties happen to be broken. ``top1_tied_images`` says how many
+    images had a tie at the INT8 maximum, ``top1_agreement_strict`` counts those as agreeing only
+    when the tie is broken (``topk_indices``' fixed order) in favour of the FP32 top-1.
+    """
     fp32 = np.asarray(fp32, np.float64)
     int8 = np.asarray(int8, np.float64)
     from ghostedge.evaluate.metrics import topk_indices
@@ -48,17 +64,46 @@ def output_agreement(fp32: np.ndarray, int8: np.ndarray) -> Dict[str, Any]:
     k = min(5, fp32.shape[1])
     top5_fp, top5_q = topk_indices(fp32, k), topk_indices(int8, k)
     top1_fp, top1_q = top5_fp[:, 0], top5_q[:, 0]
+    rows = np.arange(len(int8))
+    q_at_fp_top1 = int8[rows, top1_fp]
+    row_max = int8.max(axis=1)
+    kth = -np.sort(-int8, axis=1)[:, k - 1]
+    tied = (int8 == row_max[:, None]).sum(axis=1) > 1
     cos = np.array([_cosine(a, b) for a, b in zip(fp32, int8)])
     overlap = [len(set(a) & set(b)) / k for a, b in zip(top5_fp, top5_q)]
     return {
         "images": int(len(fp32)),
-        "top1_agreement": float(np.mean(top1_fp == top1_q)),
-        "top5_agreement": float(np.mean([t in row for t, row in zip(top1_fp, top5_q)])),
+        "top1_agreement": float(np.mean(q_at_fp_top1 >= row_max)),
+        "top1_agreement_strict": float(np.mean(top1_fp == top1_q)),
+        "top1_tied_images": int(tied.sum()),
+        "top5_agreement": float(np.mean(q_at_fp_top1 >= kth)),
         "top5_overlap": float(np.mean(overlap)),
+        "tie_rule": "FP32 top-1 agrees when it is among the INT8 maximal ties (top-5: when its INT8 "
+                    "value is at least the 5th-largest)",
         "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min()),
         "max_abs_diff": float(np.max(np.abs(fp32 - int8))),
         "mean_abs_diff": float(np.mean(np.abs(fp32 - int8))),
+        "constant_output": bool(np.all(np.ptp(int8, axis=1) == 0)),
     }
+
+
+def agreement_warnings(figures: Dict[str, Any]) -> List[str]:
+    """Plain-language warnings about an INT8-vs-FP32 comparison: a constant INT8 output, very low
+    agreement, too few held-out images. Empty when nothing is suspicious."""
+    found: List[str] = []
+    if figures.get("constant_output"):
+        found.append("the INT8 model's output is constant (every class gets the same value, e.g. all "
+                     f"0) on all {figures['images']} held-out images: it does not classify; "
+                     + LIKELY_CAUSES)
+    elif figures["top1_agreement"] < LOW_TOP1 or figures["cosine_mean"] < LOW_COSINE:
+        found.append(f"INT8 agrees poorly with FP32 (top-1 {figures['top1_agreement']:.0%}, "
+                     f"{figures.get('top1_tied_images', 0)} images with tied maxima, cosine "
+                     f"{figures['cosine_mean']:.3f}); " + LIKELY_CAUSES)
+    if figures["images"] < MIN_HELDOUT:
+        found.append(f"the INT8-vs-FP32 figures rest on only {figures['images']} held-out image(s) "
+                     f"(fewer than {MIN_HELDOUT}): treat them as anecdotal; use a --calib dataset "
+                     "with more images than --calib-samples so some are held out")
+    return found
 
 
 def _run_all(path: Path, inputs: np.ndarray, desc: str) -> np.ndarray:
@@ -199,6 +244,9 @@ def compare_int8(fp32_path: Union[str, Path], int8_path: Union[str, Path], pixel
                    "layers_matched": len(rows), "layers": rows})
     log.info("INT8 vs FP32 on %d held-out images: top-1 agreement %.3f, cosine %.4f",
              result["images"], result["top1_agreement"], result["cosine_mean"])
+    result["warnings"] = agreement_warnings(result)
+    for text in result["warnings"]:
+        log.warning("INT8 fidelity: %s", text)
     return result
 
 

@@ -65,8 +65,10 @@ def test_unreadable_files_are_skipped_counted_and_replaced(tmp_path, caplog):
         cal = build_calibration_set(root, samples=8, seed=0, image_size=32, heldout=2)
     assert len(cal) == 8 and cal.description["skipped"] == 2
     assert len(cal.heldout_pixels) == 0 or cal.description["heldout_source"].startswith("bundled")
-    with pytest.raises(DataError, match="Only 8 usable images"):
+    with pytest.raises(DataError, match="more than the 8 usable images") as info:
         build_calibration_set(root, samples=9, seed=0, image_size=32)
+    assert "10 files found" in info.value.one_line() and "8 readable" in info.value.one_line()
+    assert "--calib-samples 8 or fewer" in info.value.one_line()
 
 
 def test_grayscale_palette_and_alpha_images_become_rgb(tmp_path):
@@ -85,8 +87,9 @@ def test_bad_counts_and_folders(tmp_path):
     for bad in (0, -5):
         with pytest.raises(DataError, match="at least one image"):
             build_calibration_set(root, samples=bad)
-    with pytest.raises(DataError, match="more than the 6 images found"):
+    with pytest.raises(DataError, match="more than the 6 usable images") as info:
         build_calibration_set(root, samples=7, image_size=32)
+    assert "6 files found" in info.value.one_line() and "6 readable" in info.value.one_line()
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(DataError):
@@ -112,3 +115,19 @@ def test_without_data_the_bundled_photos_are_used_loudly(caplog):
     assert np.array_equal(again.pixels, cal.pixels)
     other = build_calibration_set(None, samples=12, seed=2, image_size=64, heldout=4)
     assert not np.array_equal(other.pixels, cal.pixels)
+
+
+def test_only_unreadable_files_never_advise_zero_samples(tmp_path):
+    """UAT: 2 junk files with image names; the advice was "--calib-samples 2", then "0 or fewer"."""
+    root = tmp_path / "nonimg"
+    root.mkdir()
+    (root / "a.jpg").write_bytes(b"not a jpeg")
+    (root / "b.png").write_bytes(b"not a png")
+    for samples in (10, 2, 1):
+        with pytest.raises(DataError) as info:
+            build_calibration_set(root, samples=samples, image_size=32)
+        line = info.value.one_line()
+        assert "No usable calibration images" in line, line
+        assert "2 files found" in line and "0 readable" in line, line
+        assert "--calib-samples 0" not in line and "--calib-samples 2" not in line, line
+        assert "\n" not in line

@@ -59,3 +59,46 @@ def test_compare_runs_hand_built_float_and_integer_models(tmp_path):
     assert r["layers_matched"] >= 2
     assert {row["layer"] for row in r["layers"]} >= {"mean", "logits"}
     assert all(0.0 <= row["cosine_lost"] <= 2.0 for row in r["layers"])
+
+
+def test_tied_uint8_maxima_count_as_agreeing_and_are_reported():
+    """UAT: a 10-class model with tied uint8 outputs showed top-1 0%, top-5 100%, cosine 1.0."""
+    rng = np.random.default_rng(3)
+    fp32 = 0.1 + rng.normal(0, 1e-4, (12, 10))
+    fp32 /= fp32.sum(axis=1, keepdims=True)
+    int8 = np.full_like(fp32, 26 / 256)          # every class rounds to the same uint8 step
+    r = output_agreement(fp32, int8)
+    assert r["cosine_mean"] == pytest.approx(1.0, abs=1e-6)
+    assert r["top1_agreement"] == 1.0 and r["top5_agreement"] == 1.0
+    assert r["top1_tied_images"] == 12 and "tie" in r["tie_rule"]
+    assert r["top1_agreement"] >= r["top1_agreement_strict"]
+    # a partial tie: FP32's top-1 among two tied INT8 maxima agrees; outside them it does not
+    f = np.array([[0.5, 0.3, 0.2, 0, 0, 0], [0.5, 0.3, 0.2, 0, 0, 0]])
+    q = np.array([[0.4, 0.4, 0.2, 0, 0, 0], [0.3, 0.4, 0.3, 0, 0, 0]])
+    r = output_agreement(f, q)
+    assert r["top1_agreement"] == 0.5 and r["top1_tied_images"] == 1 and not r["constant_output"]
+
+
+def test_constant_or_disagreeing_int8_output_warns_with_causes(tmp_path, caplog):
+    import logging
+
+    from ghostedge.quantize.fidelity import agreement_warnings
+
+    rng = np.random.default_rng(0)
+    fp32 = rng.dirichlet(np.ones(1000) * 50, size=20)      # untrained: every p ~ 1e-3 < 1/256
+    zeros = agreement_warnings(output_agreement(fp32, np.zeros_like(fp32)))
+    assert len(zeros) == 1 and "constant" in zeros[0] and "1/256" in zeros[0] and "calibration" in zeros[0]
+    other = rng.dirichlet(np.ones(1000) * 0.05, size=20)
+    poor = agreement_warnings(output_agreement(fp32, other))
+    assert len(poor) == 1 and "agrees poorly" in poor[0] and "--calib" in poor[0]
+    assert agreement_warnings(output_agreement(fp32, fp32.copy())) == []
+    few = agreement_warnings(output_agreement(fp32[:1], fp32[:1].copy()))
+    assert len(few) == 1 and "only 1 held-out image" in few[0]
+    # compare_int8 logs them (the CLI shows warnings) and records them in the report
+    fp = build_classifier(tmp_path / "m.fp32.tflite", np.eye(3), mode="float")
+    q = build_classifier(tmp_path / "m.int8.tflite", np.eye(3), mode="int8")
+    with caplog.at_level(logging.WARNING, logger="ghostedge"):
+        r = compare_int8(fp, q, np.full((2, 16, 16, 3), 200, np.uint8))
+    assert any("only 2 held-out image" in w for w in r["warnings"])
+    assert any("INT8 fidelity" in rec.getMessage() and rec.levelno == logging.WARNING
+               for rec in caplog.records)
