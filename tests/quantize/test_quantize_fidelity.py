@@ -61,16 +61,22 @@ def test_compare_runs_hand_built_float_and_integer_models(tmp_path):
     assert all(0.0 <= row["cosine_lost"] <= 2.0 for row in r["layers"])
 
 
-def test_tied_uint8_maxima_count_as_agreeing_and_are_reported():
-    """UAT: a 10-class model with tied uint8 outputs showed top-1 0%, top-5 100%, cosine 1.0."""
+def test_tied_uint8_maxima_are_reported_and_a_constant_output_never_agrees():
+    """UAT: a 10-class model with tied uint8 outputs showed top-1 0%, top-5 100%, cosine 1.0;
+    a constant INT8 output (every class tied) must read as no agreement at all, not 100 %."""
     rng = np.random.default_rng(3)
     fp32 = 0.1 + rng.normal(0, 1e-4, (12, 10))
     fp32 /= fp32.sum(axis=1, keepdims=True)
     int8 = np.full_like(fp32, 26 / 256)          # every class rounds to the same uint8 step
     r = output_agreement(fp32, int8)
-    assert r["cosine_mean"] == pytest.approx(1.0, abs=1e-6)
-    assert r["top1_agreement"] == 1.0 and r["top5_agreement"] == 1.0
+    assert r["constant_output"]
+    assert r["top1_agreement"] == 0.0 and r["top5_agreement"] == 0.0
     assert r["top1_tied_images"] == 12 and "tie" in r["tie_rule"]
+    # a tie among a few classes that include FP32's top-1 does agree
+    f = np.array([[0.5, 0.3, 0.1, 0.1, 0, 0, 0]])
+    q = np.array([[0.4, 0.4, 0.1, 0.1, 0, 0, 0]])
+    r = output_agreement(f, q)
+    assert r["top1_agreement"] == 1.0 and r["top5_agreement"] == 1.0
     assert r["top1_agreement"] >= r["top1_agreement_strict"]
     # a partial tie: FP32's top-1 among two tied INT8 maxima agrees; outside them it does not
     f = np.array([[0.5, 0.3, 0.2, 0, 0, 0], [0.5, 0.3, 0.2, 0, 0, 0]])
