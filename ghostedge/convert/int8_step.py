@@ -69,7 +69,9 @@ def build_int8(saved_model_dir: Optional[Path], calibration: Any, io: str, fp32_
 
     def checks(tmp: Path) -> Dict[str, Any]:
         integer = assert_fully_integer(tmp)
-        fid = compare_int8(Path(fp32_path), tmp, heldout, normalized_input=normalized)
+        onnx_path = Path(job.output_dir) / f"{job.name}.onnx"   # written before the TFLite steps
+        fid = compare_int8(Path(fp32_path), tmp, heldout, normalized_input=normalized,
+                           onnx_path=onnx_path if onnx_path.is_file() else None)
         if explain and isinstance(fid, dict) and fid.get("layers"):
             tables["layers"] = format_layer_table(fid["layers"])
         return {"integer_check": integer, "fidelity_vs_fp32": fid, "int8_io": io,

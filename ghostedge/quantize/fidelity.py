@@ -176,8 +176,13 @@ def _matched_pairs(fp_i: Any, q_i: Any) -> List[tuple]:
     return pairs
 
 
-def layer_errors(fp32_path: Path, int8_path: Path, inputs: np.ndarray) -> List[Dict[str, Any]]:
-    """Per-layer INT8-vs-FP32 errors of every matched activation, worst (most cosine lost) first."""
+def layer_errors(fp32_path: Path, int8_path: Path, inputs: np.ndarray, onnx_path: Optional[Path] = None,
+                 module_summary: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+    """Per-layer INT8-vs-FP32 errors of every matched activation, worst (most cosine lost) first.
+
+    With ``onnx_path`` (the ONNX the FP32 model was converted from), each row's ``module`` names
+    the GhostNet module (see ``ghostedge.quantize.layer_names``; "" when not determined) and
+    ``module_summary`` (if given) receives how many weighted ops were matched."""
     from ghostedge.runtime import run_single
 
     fp_i, q_i = _debug_interpreter(fp32_path), _debug_interpreter(int8_path)
@@ -210,6 +215,13 @@ def layer_errors(fp32_path: Path, int8_path: Path, inputs: np.ndarray) -> List[D
             return 1.0
         return min([input_cosine(i, depth + 1) for i in producers[t]] or [1.0])
 
+    modules: Dict[str, str] = {}
+    if onnx_path is not None:
+        from ghostedge.quantize.layer_names import tflite_module_names
+
+        modules, summary = tflite_module_names(fp_i, Path(onnx_path), key=_match_key)
+        if module_summary is not None:
+            module_summary.update(summary)
     rows = []
     for op_name, qd, _, ins in pairs:
         s = stats[qd["index"]]
@@ -218,7 +230,8 @@ def layer_errors(fp32_path: Path, int8_path: Path, inputs: np.ndarray) -> List[D
         rmse = float(np.sqrt(s["sq"] / max(1, s["n"])))
         scale = float(qd["quantization"][0])
         rows.append({
-            "tensor": qd["name"], "layer": _short_name(qd["name"]), "op": op_name,
+            "tensor": qd["name"], "layer": _short_name(qd["name"]),
+            "module": modules.get(_match_key(qd["name"]), ""), "op": op_name,
             "shape": [int(v) for v in qd["shape"]], "scale": scale, "rmse": rmse,
             "rmse_over_scale": rmse / scale, "cosine": cosine, "cosine_lost": max(0.0, before - cosine),
         })
@@ -227,12 +240,14 @@ def layer_errors(fp32_path: Path, int8_path: Path, inputs: np.ndarray) -> List[D
 
 
 def compare_int8(fp32_path: Union[str, Path], int8_path: Union[str, Path], pixels: np.ndarray,
-                 layer_images: int = LAYER_IMAGES, normalized_input: Optional[Preprocessing] = None
-                 ) -> Dict[str, Any]:
+                 layer_images: int = LAYER_IMAGES, normalized_input: Optional[Preprocessing] = None,
+                 onnx_path: Optional[Union[str, Path]] = None) -> Dict[str, Any]:
     """INT8 vs FP32 on held-out raw-pixel images (uint8 NHWC): output agreement and per-layer rows.
 
     ``normalized_input`` is the preprocessing to apply when the models take normalized input
-    (``--bare`` exports); app-ready models take the raw pixels as they are.
+    (``--bare`` exports); app-ready models take the raw pixels as they are. ``onnx_path``: the
+    ONNX the FP32 model was converted from; when given, layer rows get a ``module`` (GhostNet
+    module path, matched by weight values) and the result a ``module_names`` summary.
     """
     pixels = np.asarray(pixels)
     if pixels.ndim != 4 or len(pixels) == 0:
@@ -243,9 +258,14 @@ def compare_int8(fp32_path: Union[str, Path], int8_path: Union[str, Path], pixel
     fp32_out = _run_all(Path(fp32_path), inputs, "FP32 on held-out")
     int8_out = _run_all(Path(int8_path), inputs, "INT8 on held-out")
     result = output_agreement(fp32_out, int8_out)
-    rows = layer_errors(Path(fp32_path), Path(int8_path), inputs[:max(1, layer_images)])
+    module_summary: Dict[str, Any] = {}
+    rows = layer_errors(Path(fp32_path), Path(int8_path), inputs[:max(1, layer_images)],
+                        onnx_path=Path(onnx_path) if onnx_path is not None else None,
+                        module_summary=module_summary)
     result.update({"layer_images": int(min(len(inputs), max(1, layer_images))),
                    "layers_matched": len(rows), "layers": rows})
+    if onnx_path is not None:
+        result["module_names"] = module_summary
     log.info("INT8 vs FP32 on %d held-out images: top-1 agreement %.3f, cosine %.4f",
              result["images"], result["top1_agreement"], result["cosine_mean"])
     result["warnings"] = agreement_warnings(result)
@@ -257,13 +277,18 @@ def compare_int8(fp32_path: Union[str, Path], int8_path: Union[str, Path], pixel
 def format_layer_table(rows: Sequence[Dict[str, Any]], top: int = 15) -> str:
     """The layers that lose the most, as a markdown table (worst first)."""
     shown = list(rows)[:top]
+    with_module = any(r.get("module") for r in rows)
     lines = [f"Per-layer INT8 error (worst {len(shown)} of {len(rows)} matched activations; "
-             "'cos lost' = cosine to FP32 lost by this op, 'RMSE/scale' in quantization steps)",
-             "| # | layer | op | shape | scale | RMSE/scale | cosine | cos lost |",
-             "|--:|:--|:--|:--|--:|--:|--:|--:|"]
+             "'cos lost' = cosine to FP32 lost by this op, 'RMSE/scale' in quantization steps"
+             + ("; 'module' = GhostNet module, '(after)' = an op without weights that follows it)"
+                if with_module else ")"),
+             "| # | layer | " + ("module | " if with_module else "")
+             + "op | shape | scale | RMSE/scale | cosine | cos lost |",
+             "|--:|:--|" + (":--|" if with_module else "") + ":--|:--|--:|--:|--:|--:|"]
     for i, r in enumerate(shown, 1):
         name = r["layer"] if len(r["layer"]) <= 48 else r["layer"][:45] + "..."
+        module = (r.get("module") or "-") + " | " if with_module else ""
         shape = "x".join(str(v) for v in r["shape"][1:]) or "-"
-        lines.append(f"| {i} | {name} | {r['op']} | {shape} | {r['scale']:.4g} | "
+        lines.append(f"| {i} | {name} | {module}{r['op']} | {shape} | {r['scale']:.4g} | "
                      f"{r['rmse_over_scale']:.2f} | {r['cosine']:.4f} | {r['cosine_lost']:.4f} |")
     return "\n".join(lines)
