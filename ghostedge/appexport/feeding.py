@@ -5,13 +5,12 @@ logits, and the preprocessing preset scaled to the input size. Used by ``ghosted
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from ghostedge.data.preprocess import Preprocessing
+from ghostedge.data.preprocess import for_image_size
 from ghostedge.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -42,11 +41,7 @@ def _preset_name(report: Optional[Dict[str, Any]], preprocessing: Optional[str])
     return "torchvision"
 
 
-def _sized(pre: Preprocessing, size: int) -> Preprocessing:
-    """The preset scaled to another input size (crop = size, short side = size * 256 / 224)."""
-    if size == pre.crop:
-        return pre
-    return dataclasses.replace(pre, crop=size, resize_short=int(round(size * pre.resize_short / pre.crop)))
+_sized = for_image_size  # kept name: predict imports it
 
 
 def _image_size(shape: Sequence[int], source: str) -> tuple[str, int]:

@@ -43,9 +43,9 @@ def model_input_normalization(job: ArtifactJob) -> Optional[Any]:
     they are (None)."""
     if not job.bare:
         return None
-    from ghostedge.convert.verify import preprocessing_for_size
+    from ghostedge.data.preprocess import for_image_size
 
-    return preprocessing_for_size(job.preprocessing, job.image_size)
+    return for_image_size(job.preprocessing, job.image_size)
 
 
 def build_int8(saved_model_dir: Optional[Path], calibration: Any, io: str, fp32_path: Path,

@@ -95,10 +95,10 @@ def build_report(*, kind: str, path: Path, name: str, facts: Dict[str, Any], fid
                  bare: bool, source_info: Optional[Dict[str, Any]], extra: Optional[Dict[str, Any]] = None,
                  ) -> Dict[str, Any]:
     """Everything a reader needs to trust (or reproduce) one artifact."""
-    from ghostedge.convert.verify import preprocessing_for_size
+    from ghostedge.data.preprocess import for_image_size
 
     size = os.path.getsize(path)
-    preprocessing = preprocessing_for_size(preprocessing, image_size)
+    preprocessing = for_image_size(preprocessing, image_size)
     report: Dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "kind": kind,

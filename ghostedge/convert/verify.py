@@ -2,7 +2,6 @@
 compare it with torch (same wrapper). A model outside its bounds raises VerificationError."""
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ghostedge.data.preprocess import Preprocessing, load_pixels, normalize
+from ghostedge.data.preprocess import Preprocessing, for_image_size, load_pixels, normalize
 from ghostedge.errors import VerificationError
 
 log = logging.getLogger(__name__)
@@ -46,18 +45,11 @@ class Reference:
         return np.ascontiguousarray(self.inputs_nhwc.transpose(0, 3, 1, 2))
 
 
-def preprocessing_for_size(pre: Preprocessing, image_size: int) -> Preprocessing:
-    """The preset scaled to another crop size (same 256/224 resize ratio)."""
-    if image_size == pre.crop:
-        return pre
-    return dataclasses.replace(pre, crop=image_size, resize_short=int(round(image_size * 256 / 224)))
-
-
 def verification_inputs(images: Sequence[Path], pre: Preprocessing, image_size: int,
                         bare: bool) -> tuple[List[str], np.ndarray]:
     """Photos through the shared preprocessing plus seeded random pixels: float32 NHWC, raw
     pixels 0..255 for app-ready models, normalized for bare ones."""
-    pre = preprocessing_for_size(pre, image_size)
+    pre = for_image_size(pre, image_size)
     pixels = [load_pixels(p, pre).astype(np.float32) for p in images]
     rng = np.random.default_rng(RANDOM_SEED)
     pixels += [rng.uniform(0, 255, (image_size, image_size, 3)).astype(np.float32)

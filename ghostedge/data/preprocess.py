@@ -7,6 +7,7 @@ cv2 bilinear (no antialiasing) + CropImage(224) + NormalizeImage.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -41,6 +42,15 @@ PRESETS: Dict[str, Preprocessing] = {
     "torchvision": Preprocessing("torchvision", resize_backend="pil"),
     "paddle": Preprocessing("paddle", resize_backend="cv2"),
 }
+
+
+def for_image_size(pre: Preprocessing, image_size: int) -> Preprocessing:
+    """``pre`` for another input size: crop ``image_size``, short side scaled by the same
+    resize/crop ratio (256/224 for the presets)."""
+    if image_size == pre.crop:
+        return pre
+    return dataclasses.replace(pre, crop=image_size,
+                               resize_short=int(round(image_size * pre.resize_short / pre.crop)))
 
 
 def get_preset(name: str) -> Preprocessing:

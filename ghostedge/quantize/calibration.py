@@ -7,7 +7,6 @@ for calibration, feeds the INT8-vs-FP32 fidelity report.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -18,7 +17,8 @@ import numpy as np
 
 from ghostedge._io import sha256_file
 from ghostedge._progress import progress
-from ghostedge.data.preprocess import PRESETS, Preprocessing, bundled_photos, get_preset, load_rgb, resize_crop
+from ghostedge.data.preprocess import (PRESETS, Preprocessing, bundled_photos, for_image_size, get_preset,
+                                      load_rgb, resize_crop)
 from ghostedge.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,7 @@ def sized_preprocessing(pre: Union[Preprocessing, str], image_size: int = 224) -
     if not isinstance(image_size, int) or image_size < 16:
         raise DataError(f"Image size {image_size!r} is not usable", "it must be an integer of at least 16",
                         "Pass --image-size 224 (or the size the model was trained at)")
-    if image_size == pre.crop:
-        return pre
-    return dataclasses.replace(pre, crop=image_size, resize_short=int(round(image_size / 0.875)))
+    return for_image_size(pre, image_size)
 
 
 def build_calibration_set(path: Optional[Path], samples: int = 500, seed: int = 0,

@@ -134,3 +134,14 @@ def test_unreadable_images(tmp_path):
             load_pixels(tmp_path / name, TV)
     with pytest.raises(DataError, match="is a folder"):
         load_rgb(tmp_path)
+
+
+def test_preprocessing_for_another_image_size_keeps_the_256_224_ratio() -> None:
+    from ghostedge.data.preprocess import PRESETS, for_image_size
+
+    pre = PRESETS["torchvision"]
+    assert for_image_size(pre, 224) is pre
+    small = for_image_size(pre, 64)
+    assert (small.crop, small.resize_short) == (64, 73)      # round(64 * 256 / 224) = 73
+    assert (small.mean, small.std, small.resize_backend) == (pre.mean, pre.std, pre.resize_backend)
+    assert for_image_size(PRESETS["paddle"], 96).resize_short == 110
