@@ -72,7 +72,7 @@ def runners(paths: Dict[str, Path], module: Any, threads: int, size: int) -> Dic
     import onnxruntime as ort
     import torch
 
-    from ghostedge.runtime import load_interpreter
+    from ghostedge.tflite import load_interpreter
 
     x_nhwc = np.random.default_rng(0).uniform(0, 255, (1, size, size, 3)).astype(np.float32)
     x_nchw = np.ascontiguousarray(x_nhwc.transpose(0, 3, 1, 2))

@@ -80,7 +80,7 @@ def timed_convert(model: str, weights: Path, calib: Path, samples: int, out: Pat
 def interleaved_latency(paths: Dict[str, Path], threads: List[int], rounds: int, iters: int
                         ) -> Dict[Tuple[str, int], float]:
     """Median ms per (model, threads); every configuration runs in turn in each round."""
-    from ghostedge.runtime import load_interpreter
+    from ghostedge.tflite import load_interpreter
 
     runners = {}
     for name, path in paths.items():

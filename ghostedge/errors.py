@@ -39,8 +39,17 @@ class OutputExistsError(GhostEdgeError):
     """An output path exists and --force was not given."""
 
 
+class DiskFullError(GhostEdgeError):
+    """A file system without the room (or quota) that an output needs."""
+
+
 class ModelError(GhostEdgeError):
     """Unknown model name, unsupported variant or architecture mismatch."""
+
+
+class InvalidModelError(ModelError):
+    """A model file that is damaged or not what it claims to be (checked before any native
+    library reads it)."""
 
 
 class WeightsError(GhostEdgeError):

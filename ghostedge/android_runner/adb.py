@@ -125,7 +125,7 @@ class Adb:
             check: bool = True) -> AdbResult:
         """Run ``adb -s SERIAL ARGS...``; raise a typed error on failure when ``check``."""
         cmd = [self.adb_path, "-s", self.serial, *[str(a) for a in args]]
-        return run_adb(cmd, timeout or self.default_timeout, check, self.serial, self.env)
+        return run_adb(cmd, self.default_timeout if timeout is None else timeout, check, self.serial, self.env)
 
     def shell(self, argv: Sequence[str], timeout: Optional[float] = None,
               check: bool = True) -> AdbResult:
@@ -150,7 +150,7 @@ class Adb:
 
     def pull(self, remote: str, local: Union[str, Path], timeout: Optional[float] = None) -> AdbResult:
         """Copy a device file to ``local``, atomically (nothing half-written on failure)."""
-        from ghostedge._io import atomic_path
+        from ghostedge.fileio import atomic_path
 
         with atomic_path(local) as tmp:
             return self.run(["pull", remote, str(tmp)], timeout=timeout)
@@ -163,6 +163,8 @@ class Adb:
 def run_adb(cmd: List[str], timeout: float, check: bool = True, serial: Optional[str] = None,
             env: Optional[Mapping[str, str]] = None) -> AdbResult:
     """Run one adb command line (argv list, no shell) and map its failures to typed errors."""
+    if not timeout or timeout <= 0:
+        raise ValueError(f"adb timeout must be a positive number of seconds, not {timeout!r}")
     start = time.monotonic()
     log.debug("adb: %s", " ".join(shlex.quote(c) for c in cmd))
     try:

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import Dict, Optional
 
-from ghostedge._io import atomic_path
-from ghostedge._progress import progress
+from ghostedge.fileio import atomic_path
+from ghostedge.progress import progress
 from ghostedge.errors import BenchmarkError
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Dict, List, Optional, Type
 
-from ghostedge._io import sha256_file
+from ghostedge.fileio import sha256_file
 from ghostedge.android_runner.adb import Adb
 from ghostedge.errors import DeviceError, GhostEdgeError, UsageError
 

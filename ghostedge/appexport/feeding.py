@@ -1,50 +1,27 @@
-"""How a classifier is fed and read, decided from its TFLite metadata, the ``*.report.json`` that
-``ghostedge convert`` wrote beside it, and what the model itself shows: the input layout and size,
+"""How a classifier is fed and read, decided from its TFLite metadata, the ModelReport that
+``ghostedge convert`` wrote beside it (``ghostedge.model_report.find_report``), and what the model itself shows: the input layout and size,
 raw 0..255 pixels vs normalized values (also for quantized ``--bare`` exports), probabilities vs
 logits, and the preprocessing preset scaled to the input size. Used by ``ghostedge.appexport.predict``.
 """
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from ghostedge.data.preprocess import for_image_size
 from ghostedge.errors import ModelError
+from ghostedge.model_report import ModelReport
 
 log = logging.getLogger(__name__)
 
 
-def find_report(model_path: Path) -> Optional[Dict[str, Any]]:
-    """The ``ghostedge convert`` report beside a model (``x.int8.tflite`` → ``x.int8.report.json``)."""
-    for cand in (model_path.with_suffix(".report.json"), model_path.with_name(model_path.name + ".report.json")):
-        if cand.is_file():
-            try:
-                data = json.loads(cand.read_text("utf-8"))
-            except (OSError, ValueError) as exc:
-                log.warning("ignoring unreadable report %s: %s", cand, exc)
-                continue
-            if isinstance(data, dict):
-                return data
-    return None
-
-
-def _preset_name(report: Optional[Dict[str, Any]], preprocessing: Optional[str]) -> str:
+def preset_name(report: Optional[ModelReport], preprocessing: Optional[str]) -> str:
+    """The preprocessing preset: the override, else the report's, else torchvision's."""
     if preprocessing:
         return preprocessing
-    pre = (report or {}).get("preprocessing")
-    if isinstance(pre, dict) and isinstance(pre.get("name"), str):
-        return pre["name"]
-    if isinstance(pre, str):
-        return pre
-    return "torchvision"
+    return (report.preprocessing_name if report is not None else None) or "torchvision"
 
 
-_sized = for_image_size  # kept name: predict imports it
-
-
-def _image_size(shape: Sequence[int], source: str) -> tuple[str, int]:
+def image_input(shape: Sequence[int], source: str) -> tuple[str, int]:
     """(layout, side) of an image input; anything else is refused."""
     shape = [int(v) for v in shape]
     if len(shape) == 4 and shape[0] in (1, -1) and shape[3] == 3 and shape[1] == shape[2] > 0:
@@ -55,18 +32,20 @@ def _image_size(shape: Sequence[int], source: str) -> tuple[str, int]:
                      "predict needs a model with one square RGB image input [1,H,W,3] (or [1,3,H,W])")
 
 
-def _decide_input(input_kind: str, metadata: Optional[Dict[str, Any]], report: Optional[Dict[str, Any]],
-                  dtype: str, notes: List[str]) -> str:
+def decide_input(input_kind: str, metadata: Optional[Dict[str, Any]], report: Optional[ModelReport],
+                 dtype: str, notes: List[str]) -> str:
+    """"pixels" (raw 0..255) or "normalized": ``input_kind`` unless "auto", else from the
+    metadata, the report, the input type; a guess is added to ``notes``."""
     if input_kind != "auto":
         return input_kind
-    if dtype in ("uint8", "int8") and _is_bare(metadata, report):
+    if dtype in ("uint8", "int8") and is_bare(metadata, report):
         return "normalized"  # quantized normalized values: normalize, then quantize with the input scale
     if metadata and metadata.get("inputs"):
         norm = metadata["inputs"][0].get("normalization") or {}
         raw_pixels = norm.get("mean") == [0.0] and norm.get("std") == [1.0]
         return "pixels" if raw_pixels or dtype == "uint8" else "normalized"
-    if report is not None and "app_ready" in report:
-        return "pixels" if report["app_ready"] else "normalized"
+    if report is not None and report.app_ready is not None:
+        return "pixels" if report.app_ready else "normalized"
     if dtype == "uint8":
         return "pixels"
     notes.append("no metadata or report says what the input is: assuming raw 0..255 pixels "
@@ -74,19 +53,20 @@ def _decide_input(input_kind: str, metadata: Optional[Dict[str, Any]], report: O
     return "pixels"
 
 
-def _is_bare(metadata: Optional[Dict[str, Any]], report: Optional[Dict[str, Any]]) -> bool:
+def is_bare(metadata: Optional[Dict[str, Any]], report: Optional[ModelReport]) -> bool:
     """A ``--bare`` export (normalized input, logits): its report says so, else its metadata names
     the output ``logits``. Its uint8 metadata declares mean 0 / std 1 (MediaPipe takes one mean/std
     only), but the input quantization was calibrated on normalized values."""
-    if report is not None and "app_ready" in report:
-        return not report["app_ready"]
+    if report is not None and report.app_ready is not None:
+        return not report.app_ready
     outputs = (metadata or {}).get("outputs") or [{}]
     return bool(metadata) and outputs[0].get("name") == "logits"
 
 
-def _decide_output(metadata: Optional[Dict[str, Any]], report: Optional[Dict[str, Any]]) -> str:
+def decide_output(metadata: Optional[Dict[str, Any]], report: Optional[ModelReport]) -> str:
+    """"probabilities", "logits", or "auto" (decided from the values) for the model's output."""
     if metadata and metadata.get("outputs"):
         return "logits" if metadata["outputs"][0].get("name") == "logits" else "probabilities"
-    if report is not None and "app_ready" in report:
-        return "probabilities" if report["app_ready"] else "logits"
+    if report is not None and report.app_ready is not None:
+        return "probabilities" if report.app_ready else "logits"
     return "auto"

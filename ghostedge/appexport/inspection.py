@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-from ghostedge._io import sha256_file
-from ghostedge.errors import ModelError
+from ghostedge.errors import GhostEdgeError, ModelError
+from ghostedge.fileio import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -16,11 +17,14 @@ CHECKPOINT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors", ".pdparams")
 
 
 def _is_tflite(path: Path) -> bool:
+    from ghostedge.errors import InvalidModelError
+    from ghostedge.tflite import check_tflite_file
+
     try:
-        with open(path, "rb") as fh:
-            return fh.read(8)[4:8] == b"TFL3"
-    except OSError:
+        check_tflite_file(path)
+    except InvalidModelError:
         return False
+    return True
 
 
 def folder_error(path: Path, command: str, suffixes: Sequence[str] = (".tflite",)) -> ModelError:
@@ -67,83 +71,72 @@ def check_not_checkpoint(path: Path, takes: str, fix: str) -> None:
     raise ModelError(f"{path} is a training checkpoint, not a model file", takes, text)
 
 
-# Operators that only move, reshape or select data: integer models may keep them on int tensors.
-_FLOAT_TYPES = ("float32", "float16", "float64")
+@dataclass
+class ModelInfo:
+    """Everything ``ghostedge inspect`` shows about a .tflite."""
+
+    file: str
+    size_bytes: int
+    sha256: str
+    runtime: str
+    inputs: List[Dict[str, Any]]
+    outputs: List[Dict[str, Any]]
+    signatures: Dict[str, Any]
+    ops: Dict[str, int]
+    fully_integer: bool
+    float_ops: List[str]
+    metadata: Optional[Dict[str, Any]]
+    arm64: Optional[Dict[str, Any]] = None   # from `ghostedge check`, kept in the model's report
+
+    @property
+    def has_metadata(self) -> bool:
+        return self.metadata is not None
+
+    def to_dict(self) -> Dict[str, Any]:
+        """What ``ghostedge inspect --json`` prints."""
+        data = {"file": self.file, "size_bytes": self.size_bytes, "size_mb": round(self.size_bytes / 1e6, 3),
+                "sha256": self.sha256, "runtime": self.runtime, "inputs": self.inputs,
+                "outputs": self.outputs, "signatures": self.signatures, "ops": self.ops,
+                "op_total": sum(self.ops.values()), "fully_integer": self.fully_integer,
+                "float_ops": self.float_ops, "has_metadata": self.has_metadata, "metadata": self.metadata}
+        if self.arm64 is not None:
+            data["arm64"] = self.arm64
+        return data
+
+    def text(self) -> str:
+        """The human rendering."""
+        return format_inspection(self.to_dict())
 
 
-def _float_ops(interp: Any) -> List[str]:
-    """Operators that compute on float tensors (QUANTIZE/DEQUANTIZE at the I/O edges excepted)."""
-    details = {d["index"]: d for d in interp.get_tensor_details()}
-    found: List[str] = []
-    for op in interp._get_ops_details():
-        if op["op_name"] in ("QUANTIZE", "DEQUANTIZE"):
-            continue
-        tensors = [i for i in list(op.get("inputs", [])) + list(op.get("outputs", [])) if i >= 0]
-        if any(details.get(i, {}).get("dtype") is not None and
-               getattr(details[i]["dtype"], "__name__", str(details[i]["dtype"])) in _FLOAT_TYPES
-               for i in tensors):
-            found.append(op["op_name"])
-    return found
-
-
-def _undelegated_interpreter(path: Path) -> Any:
-    """An interpreter without the default XNNPACK delegate, so op details list the model's own
-    operators (a delegated graph shows one DELEGATE node instead)."""
-    from ghostedge.runtime import interpreter_class
-
-    cls, _ = interpreter_class()
-    try:
-        module = __import__(cls.__module__, fromlist=["OpResolverType"])
-        interp = cls(model_path=str(path), experimental_op_resolver_type=
-                     module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-        interp.allocate_tensors()
-        return interp
-    except (AttributeError, TypeError, ValueError, RuntimeError) as exc:
-        log.debug("no undelegated interpreter (%s); op counts may show DELEGATE nodes", exc)
-        return None
-
-
-def inspect_tflite(path: Union[str, Path]) -> Dict[str, Any]:
-    """Everything `ghostedge inspect` shows, as a JSON-ready dict."""
-    from ghostedge.appexport.metadata import read_metadata
-    from ghostedge.runtime import interpreter_class, io_details, load_interpreter, ops_by_type
+def inspect(path: Union[str, Path]) -> ModelInfo:
+    """I/O, quantization, signatures, metadata, op counts, integer-only check, size and SHA-256
+    of a .tflite, read from the file (nothing is run), plus the ARM check kept in its report."""
+    from ghostedge.model_report import find_report
+    from ghostedge.tflite import interpreter_class, read_model
+    from ghostedge.tflite.metadata import read_metadata
 
     path = Path(path)
     if path.is_dir():
         raise folder_error(path, "inspect")
     check_not_checkpoint(path, "inspect reads .tflite files",
                          "Convert it first: ghostedge convert --model {name} --weights {weights}")
-    interp = load_interpreter(path)  # checks the file and gives the clear errors
-    io = io_details(interp)
-    plain = _undelegated_interpreter(path) or interp
-    float_ops = _float_ops(plain)
-    metadata = read_metadata(path)
-    try:
-        signatures = {k: {"inputs": list(v.get("inputs", [])), "outputs": list(v.get("outputs", []))}
-                      for k, v in interp.get_signature_list().items()}
-    except (AttributeError, ValueError, RuntimeError):
-        signatures = {}
+    model = read_model(path)  # checks the file and gives the clear errors
+    summary, violations = model.integer_report()
+    metadata = read_metadata(model)
     meta_view = None
     if metadata is not None:
         meta_view = {k: v for k, v in metadata.items() if k != "labels"}
         meta_view["first_labels"] = (metadata.get("labels") or [])[:5]
-    ops = ops_by_type(plain)
-    return {
-        "file": str(path),
-        "size_bytes": os.path.getsize(path),
-        "size_mb": round(os.path.getsize(path) / 1e6, 3),
-        "sha256": sha256_file(path),
-        "runtime": interpreter_class()[1],
-        "inputs": [t.to_dict() for t in io["inputs"]],
-        "outputs": [t.to_dict() for t in io["outputs"]],
-        "signatures": signatures,
-        "ops": ops,
-        "op_total": sum(ops.values()),
-        "fully_integer": not float_ops,
-        "float_ops": sorted(set(float_ops)),
-        "has_metadata": metadata is not None,
-        "metadata": meta_view,
-    }
+    try:
+        runtime = interpreter_class()[1]
+    except GhostEdgeError:
+        runtime = "none installed"
+    report = find_report(path)
+    return ModelInfo(str(path), os.path.getsize(path), sha256_file(path), runtime,
+                     [t.to_dict() for t in model.inputs], [t.to_dict() for t in model.outputs],
+                     model.signatures(), model.op_counts(), not violations,
+                     sorted({v.split(" ", 1)[0] for v in violations}), meta_view,
+                     report.sections.get("arm64") if report is not None else None)
 
 
 def _tensor_line(t: Dict[str, Any]) -> str:
@@ -151,8 +144,25 @@ def _tensor_line(t: Dict[str, Any]) -> str:
     return f"  {t['name']}: {t['shape']} {t['dtype']}{quant}"
 
 
+def _arm_lines(section: Optional[Dict[str, Any]]) -> List[str]:
+    """The ARM check kept in the model's report (``ghostedge check``), one line per run."""
+    if not section:
+        return ["arm64 check: not run (`ghostedge check --arch arm64 MODEL`)"]
+    verdict = "passed" if section.get("passed") else "FAILED"
+    lines = [f"{section.get('arch', 'arm64')} check: {verdict} ({section.get('checked_at', '?')}; "
+             f"{section.get('rule', '')})"]
+    lines += [f"  problem: {p}" for p in section.get("problems") or []]
+    for row in section.get("rows") or []:
+        diff = row.get("max_abs_diff")
+        lines.append(f"  {row.get('core')} t{row.get('threads')} {row.get('runtime')} {row.get('mode')}: "
+                     + ("load failed: " + str(row.get("error")) if not row.get("load_ok") else
+                        f"max diff {diff:.3g}" if isinstance(diff, (int, float)) else "compared")
+                     + ("" if row.get("passed", True) else "  (fails)"))
+    return lines
+
+
 def format_inspection(info: Dict[str, Any]) -> str:
-    """Human rendering of :func:`inspect_tflite`."""
+    """Human rendering of :meth:`ModelInfo.to_dict`."""
     lines = [f"{info['file']}  {info['size_mb']:.2f} MB  sha256 {info['sha256']}", "inputs:"]
     lines += [_tensor_line(t) for t in info["inputs"]]
     lines.append("outputs:")
@@ -165,6 +175,7 @@ def format_inspection(info: Dict[str, Any]) -> str:
     lines.append(f"ops ({info['op_total']}): {ops}")
     lines.append("fully integer: yes" if info["fully_integer"] else
                  f"fully integer: no (float ops: {', '.join(info['float_ops'])})")
+    lines += _arm_lines(info.get("arm64"))
     meta = info["metadata"]
     if meta is None:
         lines.append("metadata: none (no labels or normalization for app clients; "

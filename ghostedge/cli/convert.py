@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from ghostedge.cli.output import Output
-from ghostedge.errors import UsageError
+from ghostedge.quantize.options import DEFAULT_SAMPLES, IO_TYPES
 
 DESCRIPTION = """\
 Convert GhostNet from PyTorch to TFLite: torch -> ONNX (opset 17) -> onnx2tf -> NHWC .tflite with
@@ -59,83 +59,37 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     g.add_argument("--calib", type=Path, default=None, metavar="PATH",
                    help="ImageNet samples for calibration: ImageFolder tree, ILSVRC2012 val folder or "
                         "list file (default: the bundled photos, with a warning)")
-    g.add_argument("--calib-samples", type=int, default=500, metavar="N",
-                   help="calibration images drawn (default: 500)")
+    g.add_argument("--calib-samples", type=int, default=DEFAULT_SAMPLES, metavar="N",
+                   help=f"calibration images drawn (default: {DEFAULT_SAMPLES})")
     g.add_argument("--calib-seed", type=int, default=0, metavar="S", help="sampling seed (default: 0)")
-    g.add_argument("--int8-io", choices=["uint8", "int8", "float32"], default="uint8",
+    g.add_argument("--int8-io", choices=IO_TYPES, default="uint8",
                    help="INT8 input/output type (default: uint8, what MediaPipe accepts)")
     g.add_argument("--explain", action="store_true", help="print the per-layer INT8 error table")
+    g = p.add_argument_group("ARM")
+    g.add_argument("--check-arm64", action="store_true",
+                   help="after converting, run the .tflite files on real ARM64 code under qemu "
+                        "(`ghostedge check --arch arm64`) and fail if they compute otherwise")
     p.set_defaults(func=run)
 
 
-def _check_args(args: argparse.Namespace) -> None:
-    if args.int8 is False and (args.calib is not None or args.explain):
-        raise UsageError("--calib and --explain need --int8", "they only affect the INT8 model",
-                         "Add --int8")
-    if args.calib_samples < 1:
-        raise UsageError(f"--calib-samples {args.calib_samples} is not usable",
-                         "at least one calibration image is needed", "Pass --calib-samples 500")
-    if args.calib is not None and not args.calib.exists():
-        raise UsageError(f"Calibration data {args.calib} does not exist", "no such file or folder",
-                         "Pass an ImageNet folder or list file to --calib")
-
-
-def resolve_model(args: argparse.Namespace) -> str:
-    """``--model``, or when it is not given the registry model that fits ``--weights``
-    (``ghostedge.models.weights.default_model_for``). Stores the result in ``args.model``."""
-    if not args.model:
-        from ghostedge.models.weights import default_model_for
-
-        args.model = default_model_for(args.weights)
-    return str(args.model)
-
-
 def run(args: argparse.Namespace, out: Output) -> int:
-    """Load the weights, convert, print a summary (or the reports with --json)."""
-    from ghostedge.convert.pipeline import check_label_count, check_outputs, convert, validate_options
-    from ghostedge.data.preprocess import get_preset
-    from ghostedge.models.registry import get_spec
+    """Convert with the library, print a summary (or the reports with --json)."""
+    from ghostedge.api import convert
 
     started = time.perf_counter()
-    _check_args(args)
-    resolve_model(args)
-    get_spec(args.model)  # unknown names fail before anything heavy
-    labels = None
-    if args.labels is not None:
-        from ghostedge.data.labels import read_labels_file
-
-        labels = read_labels_file(args.labels)
-    validate_options(args.image_size, args.int8, args.int8_io, labels)
-    known_classes = args.num_classes or (1000 if args.weights == "random" else None)
-    if labels is not None and known_classes is not None:
-        check_label_count(labels, known_classes)
-    check_outputs(args.output, args.model, args.fp16, args.int8, args.force)
-
-    from ghostedge.models.weights import load_model
-
-    loaded = load_model(args.model, args.weights, args.num_classes, args.cache_dir)
-    pre = get_preset(args.preprocessing or loaded.preprocessing)
-    calibration = None
-    if args.int8:
-        from ghostedge.quantize.calibration import build_calibration_set
-
-        calibration = build_calibration_set(args.calib, args.calib_samples, args.calib_seed, pre,
-                                            args.image_size)  # warns when falling back to photos
-    result = convert(loaded.model, name=args.model, output_dir=args.output, preprocessing=pre,
-                     fp16=args.fp16, int8=args.int8, calibration=calibration, int8_io=args.int8_io,
-                     bare=args.bare, image_size=args.image_size, labels=labels, force=args.force,
-                     source_info=loaded.weights_info, explain=args.explain)
+    result = convert(args.model, args.weights, output=args.output, fp16=args.fp16, int8=args.int8,
+                     calib=args.calib, calib_samples=args.calib_samples, calib_seed=args.calib_seed,
+                     int8_io=args.int8_io, explain=args.explain, bare=args.bare,
+                     image_size=args.image_size, preprocessing=args.preprocessing, labels=args.labels,
+                     num_classes=args.num_classes, cache_dir=args.cache_dir, force=args.force,
+                     check_arm64=args.check_arm64)
     result.wall_s = command_seconds(started)
-    data = {"output_dir": str(result.output_dir),
-            "wall_s": round(result.wall_s, 3),
-            "artifacts": {k: str(v) for k, v in result.artifacts.items()},
-            "durations_s": {k: round(v, 3) for k, v in result.durations_s.items()},
-            "onnx2tf_peak_rss_mb": round(result.onnx2tf_peak_rss_mb, 1),
-            "reports": result.reports}
-    out.result(data, lambda: summary_text(result))
+    out.result(result.to_dict(), lambda: summary_text(result))
     if args.explain and result.layer_table and not out.json_mode:
         out.print("")
         out.print(result.layer_table)
+    if result.arm64 is not None and not result.arm64.passed:
+        return 1
     return 0
 
 
@@ -163,7 +117,7 @@ def summary_text(result: Any) -> str:
     """A short human summary: one line per file, then timings."""
     lines: List[str] = [f"ghostedge convert: {result.name} -> {result.output_dir}"]
     for kind, path in result.artifacts.items():
-        rep = result.reports[kind]
+        rep = result.reports[kind].to_dict()
         fid = rep["fidelity_vs_torch"]
         if "logit_cosine_min" in fid:
             cos = f"cos {fid['logit_cosine_min']:.6f}"

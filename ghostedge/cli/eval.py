@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, List, Tuple
+from typing import Any
 
 from ghostedge.cli.output import Output
-from ghostedge.errors import GhostEdgeError, ModelError, UsageError
 
 DESCRIPTION = """Measure top-1/top-5 accuracy over a labeled image folder.
 
@@ -44,65 +43,15 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run)
 
 
-def _validate(args: argparse.Namespace) -> None:
-    if args.limit is not None and args.limit <= 0:
-        raise UsageError(f"--limit {args.limit} is not a positive number of images", fix="Pass --limit 1000, say")
-    if args.workers < 1:
-        raise UsageError(f"--workers {args.workers} must be at least 1")
-    if args.image_size is not None and args.image_size < 16:
-        raise UsageError(f"--image-size {args.image_size} is too small", fix="Pass --image-size 224")
-
-
-def _targets(args: argparse.Namespace) -> List[Tuple[Any, Any]]:
-    from ghostedge.appexport.inspection import check_not_checkpoint, folder_error
-    from ghostedge.evaluate.targets import disambiguate_labels, onnx_target, tflite_target, torch_target
-    from ghostedge.models.registry import MODEL_SPECS
-
-    targets = []
-    for item in args.models:
-        path = Path(item)
-        if item in MODEL_SPECS and not path.exists():
-            if not args.weights:
-                raise UsageError(f"{item} is a model name: evaluating it needs --weights",
-                                 fix=f"Pass --weights FILE (or imagenet), or a converted {item}.*.tflite file")
-            targets.append(torch_target(item, args.weights, args.num_classes, args.preprocessing,
-                                        args.image_size, args.cache_dir))
-        elif path.is_dir():
-            raise folder_error(path, "eval", (".tflite", ".onnx"))
-        elif path.suffix.lower() == ".onnx":
-            targets.append(onnx_target(path, args.preprocessing, args.bare, args.image_size))
-        elif path.exists():
-            check_not_checkpoint(path, "eval takes .tflite/.onnx files, or registry names with --weights",
-                                 "Pass {name} --weights {weights} instead")
-            targets.append((tflite_target(path, args.preprocessing, args.bare, args.image_size), None))
-        elif path.suffix or "/" in item:
-            raise GhostEdgeError(f"Model {path} does not exist", "no such file", "Check the path")
-        else:
-            raise ModelError(f"Unknown model {item!r}", f"it is neither a file nor one of {', '.join(sorted(MODEL_SPECS))}",
-                             "Pass a .tflite or .onnx file, or a registered model name with --weights")
-    disambiguate_labels([target for target, _ in targets])
-    return targets
-
-
 def run(args: argparse.Namespace, out: Output) -> int:
     """Evaluate every MODEL on the same images and print the table."""
-    from ghostedge.data.folders import load_labeled_dataset, sample
-    from ghostedge.evaluate.runner import check_fits, evaluate_all
-    from ghostedge.evaluate.table import counted, format_footer, format_table
+    from ghostedge.api import evaluate
 
-    _validate(args)
-    dataset = load_labeled_dataset(args.data)
-    targets = _targets(args)
-    for target, _ in targets:
-        check_fits(target, dataset)
-    samples = list(dataset.samples)
-    if args.limit is not None and args.limit < len(samples):
-        samples = sample(dataset, args.limit, args.seed)
-    elif args.limit is not None:
-        out.warn(f"--limit {args.limit} is not below the {counted(len(samples), 'image')} found: evaluating all")
-    results = evaluate_all(targets, samples, workers=args.workers)
-    data = {"data": {**dataset.describe(), "evaluated": len(samples), "limit": args.limit, "seed": args.seed},
-            "results": [r.to_dict() for r in results]}
-    human = format_table(results) + "\n\n" + format_footer(results, str(args.data), dataset.layout)
-    out.result(data, human)
+    result = evaluate(args.models, args.data, limit=args.limit, seed=args.seed, workers=args.workers,
+                      weights=args.weights, num_classes=args.num_classes,
+                      preprocessing=args.preprocessing, image_size=args.image_size, bare=args.bare,
+                      cache_dir=args.cache_dir)
+    for note in result.notes:
+        out.warn(note)
+    out.result(result.to_dict(), result.table())
     return 0

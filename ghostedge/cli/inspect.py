@@ -28,8 +28,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Print the model's facts (or --json)."""
-    from ghostedge.appexport.inspection import format_inspection, inspect_tflite
+    from ghostedge.api import inspect
 
-    info = inspect_tflite(args.model)
-    out.result(info, lambda: format_inspection(info))
+    info = inspect(args.model)
+    out.result(info.to_dict(), info.text)
     return 0

@@ -7,12 +7,15 @@ at module level (torch/tensorflow load only inside ``run``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
-from typing import List, Optional
+from typing import Any, Iterator, List, Optional
 
 from ghostedge import __version__
 from ghostedge.cli.output import Output
@@ -30,7 +33,7 @@ Run `ghostedge COMMAND --help` for a command's options. Errors are one line on s
 non-zero exit code; --debug shows the traceback.
 """
 
-COMMANDS = ["models", "convert", "eval", "predict", "inspect", "devices", "bench", "report"]
+COMMANDS = ["models", "convert", "eval", "predict", "inspect", "check", "devices", "bench", "report"]
 
 
 class _LineFormatter(logging.Formatter):
@@ -88,6 +91,38 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     root.propagate = False
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, treated as Ctrl-C is: temporary files and outputs cleaned up, finished
+    results kept, the phone cleaned."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, _frame: Any) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def signals_as_interrupts() -> Iterator[None]:
+    """While a command runs, SIGTERM and SIGHUP interrupt it like Ctrl-C (the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            previous[sig] = signal.signal(sig, _raise_terminated)
+        except (OSError, ValueError):  # not settable here
+            pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
@@ -104,7 +139,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3" if not args.debug else "0")
     out = Output(json_mode=args.json, quiet=args.quiet)
     try:
-        return int(args.func(args, out) or 0)
+        with signals_as_interrupts():
+            return int(args.func(args, out) or 0)
     except GhostEdgeError as exc:
         if args.debug:
             traceback.print_exc()
@@ -114,10 +150,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except KeyboardInterrupt:
-        print("error: interrupted; partial outputs were removed and finished results kept",
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: interrupted ({name}); partial outputs were removed and finished results kept",
               file=sys.stderr)
-        return 130
+        return 128 + int(signum)
     except Exception as exc:  # noqa: BLE001 - last line of defence for the one-line contract
         if args.debug:
             traceback.print_exc()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 from ghostedge.cli.output import Output
 
@@ -46,48 +46,26 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run)
 
 
-def _human(results: List[Dict[str, Any]], header: str, notes: List[str]) -> str:
-    lines = [f"# {note}" for note in notes] + [header]
-    for res in results:
-        lines.append(res["image"])
-        width = max(len(t["label"]) for t in res["top"])
-        for rank, t in enumerate(res["top"], 1):
-            lines.append(f"  {rank}. {t['label']:<{width}}  {t['probability']:.4f}  (class {t['index']})")
+def _human(result: Any) -> str:
+    m = result.model
+    lines = [f"model {m['model']} ({m['backend']}, {m['input_dtype']} {m['layout']} {m['size']}x{m['size']}, "
+             f"{m['input_kind']} input, labels from {m['labels_source']}, preprocessing {m['preprocessing']})"]
+    for pred in result:
+        lines.append(pred.image)
+        width = max(len(s.label) for s in pred)
+        for rank, (score, index) in enumerate(zip(pred, pred.indices), 1):
+            lines.append(f"  {rank}. {score.label:<{width}}  {score.probability:.4f}  (class {index})")
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Classify the images and print (or --json) the top classes."""
-    from ghostedge.appexport.predict import expand_images, open_classifier, predict, skipped_summary
-    from ghostedge.errors import UsageError
+    from ghostedge.api import predict
 
-    if args.top < 1:
-        raise UsageError(f"--top {args.top} is not allowed", "at least one class is shown", "Use --top 1 or more")
-    if args.threads is not None and args.threads < 1:
-        raise UsageError(f"--threads {args.threads} is not allowed", "at least one thread", "Use --threads 1 or more")
-    expand_images(args.images)  # check the images before loading a model
-    clf = open_classifier(args.model, weights=args.weights, preprocessing=args.preprocessing,
-                          input_kind=args.input_kind, num_threads=args.threads,
-                          labels_file=args.labels)
-    for note in clf.notes:
+    result = predict(args.images, args.model, args.top, weights=args.weights,
+                     preprocessing=args.preprocessing, input_kind=args.input_kind, labels=args.labels,
+                     num_threads=args.threads)
+    for note in result.notes:
         out.warn(note)
-    skipped: List[Tuple[Path, str]] = []
-    results = predict(args.images, clf, top=args.top, skipped=skipped)
-    if skipped:
-        out.warn(skipped_summary(skipped))
-    for res in results:
-        probs = [t["probability"] for t in res["top"]]
-        if len(probs) > 1 and max(probs) - min(probs) < 1e-9:
-            out.warn(f"{res['image']}: the top {len(probs)} classes all score {probs[0]:.4f}, so their "
-                     "order means nothing (an untrained model, or a uint8 output too coarse to "
-                     "separate them)")
-    header = (f"model {clf.source} ({clf.backend}, {clf.input_dtype} {clf.layout} "
-              f"{clf.size}x{clf.size}, {clf.input_kind} input, labels from {clf.labels_source}, "
-              f"preprocessing {clf.preprocessing.name})")
-    data = {"model": clf.source, "backend": clf.backend, "input_dtype": clf.input_dtype,
-            "input_kind": clf.input_kind, "output_kind": clf.output_kind,
-            "labels_source": clf.labels_source, "has_metadata": clf.has_metadata,
-            "preprocessing": clf.preprocessing.name, "results": results,
-            "skipped": [{"image": str(path), "reason": reason} for path, reason in skipped]}
-    out.result(data, lambda: _human(results, header, []))
+    out.result(result.to_dict(), lambda: _human(result))
     return 0

@@ -1,5 +1,5 @@
-"""The INT8 artifact: calls ``ghostedge.quantize`` (calibration, full-integer conversion, integer
-check, fidelity against FP32) and finishes the file like the float ones."""
+"""The INT8 artifact: calls ``ghostedge.quantize`` (full-integer conversion, integer check,
+fidelity against FP32) and finishes the file like the float ones."""
 from __future__ import annotations
 
 import logging
@@ -8,32 +8,21 @@ from typing import Any, Dict, Optional
 
 from ghostedge.convert.artifacts import ArtifactJob, finish_tflite
 from ghostedge.errors import QuantizationError
+from ghostedge.model_report import ModelReport
+from ghostedge.quantize.check import assert_fully_integer
+from ghostedge.quantize.fidelity import compare_int8, format_layer_table
+from ghostedge.quantize.int8 import quantize_int8
+from ghostedge.quantize.options import Int8Options
 
 log = logging.getLogger(__name__)
 
-INT8_IO_CHOICES = ("uint8", "int8", "float32")
 
-
-def quantize_api() -> tuple[Any, Any, Any, Any]:
-    try:
-        from ghostedge.quantize.check import assert_fully_integer
-        from ghostedge.quantize.fidelity import compare_int8, format_layer_table
-        from ghostedge.quantize.int8 import quantize_int8
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("ghostedge.quantize"):
-            raise QuantizationError("INT8 conversion is not available",
-                                    f"the module {exc.name} is missing from this installation",
-                                    "Reinstall ghostedge (bash scripts/setup.sh)") from exc
-        raise
-    return quantize_int8, assert_fully_integer, compare_int8, format_layer_table
-
-
-def io_quantization(report: Dict[str, Any]) -> Dict[str, Any]:
+def io_quantization(report: ModelReport) -> Dict[str, Any]:
     """Scale/zero point of the input and output, as an app developer needs them."""
     def pick(t: Dict[str, Any]) -> Dict[str, Any]:
         return {k: t[k] for k in ("name", "dtype", "scale", "zero_point")}
 
-    return {"input": [pick(t) for t in report["inputs"]], "output": [pick(t) for t in report["outputs"]]}
+    return {"input": [pick(t) for t in report.inputs], "output": [pick(t) for t in report.outputs]}
 
 
 def model_input_normalization(job: ArtifactJob) -> Optional[Any]:
@@ -48,41 +37,32 @@ def model_input_normalization(job: ArtifactJob) -> Optional[Any]:
     return for_image_size(job.preprocessing, job.image_size)
 
 
-def build_int8(saved_model_dir: Optional[Path], calibration: Any, io: str, fp32_path: Path,
-               job: ArtifactJob, explain: bool = False) -> tuple[Path, Dict[str, Any], Optional[str]]:
+def build_int8(saved_model_dir: Optional[Path], calibration: Any, options: Int8Options, fp32_path: Path,
+               job: ArtifactJob) -> tuple[Path, ModelReport, Optional[str]]:
     """Quantize the onnx2tf SavedModel to full integer (calibrated on normalized images for bare
-    exports), check every operator is integer, compare with the FP32 model on held-out images, verify against torch (recorded, not bounded), write
-    ``<name>.int8.tflite`` and its report. Returns (path, report, layer table text or None)."""
-    if io not in INT8_IO_CHOICES:
-        raise QuantizationError(f"Unknown INT8 I/O type {io!r}", f"choose one of {', '.join(INT8_IO_CHOICES)}")
+    exports), check every operator is integer, compare with the FP32 model on held-out images,
+    verify against torch (recorded, not bounded) and write ``<name>.int8.tflite``.
+    Returns (path, report, layer table text or None)."""
     if saved_model_dir is None or not Path(saved_model_dir).is_dir():
         raise QuantizationError("INT8 conversion needs onnx2tf's SavedModel", "it was not produced",
                                 "Rerun with --debug and report it")
-    if calibration is None:
-        raise QuantizationError("INT8 conversion needs a calibration set", "none was given",
-                                "Pass --calib DIR (ImageNet samples) or let ghostedge use its photos")
-    quantize_int8, assert_fully_integer, compare_int8, format_layer_table = quantize_api()
     normalized = model_input_normalization(job)
-    raw = quantize_int8(Path(saved_model_dir), calibration, io, normalize_with=normalized)
+    raw = quantize_int8(Path(saved_model_dir), calibration, options.io, normalize_with=normalized)
     heldout = getattr(calibration, "heldout_pixels", None)
     tables: Dict[str, str] = {}
 
     def checks(tmp: Path) -> Dict[str, Any]:
         integer = assert_fully_integer(tmp)
-        onnx_path = Path(job.output_dir) / f"{job.name}.onnx"   # written before the TFLite steps
+        onnx_path = job.names.model("onnx")   # written before the TFLite steps
         fid = compare_int8(Path(fp32_path), tmp, heldout, normalized_input=normalized,
                            onnx_path=onnx_path if onnx_path.is_file() else None)
-        if explain and isinstance(fid, dict) and fid.get("layers"):
+        if options.explain and isinstance(fid, dict) and fid.get("layers"):
             tables["layers"] = format_layer_table(fid["layers"])
-        return {"integer_check": integer, "fidelity_vs_fp32": fid, "int8_io": io,
+        return {"integer_check": integer, "fidelity_vs_fp32": fid, "int8_io": options.io,
                 "calibration_input": ("normalized (bare model: ImageNet mean/std applied to the pixels)"
                                       if normalized is not None else "raw pixels 0..255"),
                 "calibration": dict(getattr(calibration, "description", {}) or {})}
 
-    dest, report = finish_tflite("int8", raw, job, input_dtype=io, extra_checks=checks)
-    report["io_quantization"] = io_quantization(report)
-    from ghostedge._io import atomic_write_json
-    from ghostedge.convert.report import report_path
-
-    atomic_write_json(report_path(job.output_dir, job.name, "int8"), report)
+    dest, report = finish_tflite("int8", raw, job, input_dtype=options.io, extra_checks=checks)
+    report.sections["io_quantization"] = io_quantization(report)
     return dest, report, tables.get("layers")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -77,7 +78,8 @@ def run_measured(argv: List[str], cwd: Path, log_path: Path, env: Optional[Dict[
     start = time.perf_counter()
     with open(log_path, "wb") as logfh:
         try:
-            proc = subprocess.Popen(argv, cwd=str(cwd), env=env, stdout=logfh,
+            # its own process group: onnx2tf starts onnxsim and others, all stopped together
+            proc = subprocess.Popen(argv, cwd=str(cwd), env=env, stdout=logfh, start_new_session=True,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         except OSError as exc:
             raise ConversionError(f"Cannot start {argv[0]}", str(exc),
@@ -89,18 +91,26 @@ def run_measured(argv: List[str], cwd: Path, log_path: Path, env: Optional[Dict[
                 if pid:
                     break
                 if time.perf_counter() > deadline:
-                    proc.kill()
+                    _kill_group(proc)
                     pid, status, usage = os.wait4(proc.pid, 0)
                     raise ConversionError("onnx2tf did not finish", f"killed after {timeout:.0f} s")
                 time.sleep(0.05)
         except BaseException:
             if proc.poll() is None:
-                proc.kill()
+                _kill_group(proc)
                 proc.wait()
             raise
         proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - start
     return proc.returncode, seconds, usage.ru_maxrss / 1024.0
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill the child and every process it started (its own process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
 
 
 def _last_error_line(log_path: Path) -> str:

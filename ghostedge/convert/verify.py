@@ -11,6 +11,7 @@ import numpy as np
 
 from ghostedge.data.preprocess import Preprocessing, for_image_size, load_pixels, normalize
 from ghostedge.errors import VerificationError
+from ghostedge.scores import softmax
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +71,6 @@ def build_reference(module: Any, names: List[str], inputs_nhwc: np.ndarray, bare
     return Reference(names, inputs_nhwc, outputs.astype(np.float32), bare)
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    z = x.astype(np.float64) - x.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def _centered_logits(outputs: np.ndarray, bare: bool) -> np.ndarray:
     logits = outputs.astype(np.float64) if bare else np.log(np.maximum(outputs.astype(np.float64), LOG_FLOOR))
     return logits - logits.mean(axis=-1, keepdims=True)
@@ -95,8 +90,8 @@ def fidelity(reference: np.ndarray, candidate: np.ndarray, bare: bool,
     ``prob_cosine_min``/``prob_cosine_mean``, ``prob_max_abs_diff`` and top-k, with
     ``comparison_space`` saying so and no logit figures.
     """
-    ref_p = _softmax(reference) if bare else reference.astype(np.float64)
-    cand_p = _softmax(candidate) if bare else candidate.astype(np.float64)
+    ref_p = softmax(reference) if bare else reference.astype(np.float64)
+    cand_p = softmax(candidate) if bare else candidate.astype(np.float64)
     top5_ref = np.argsort(-ref_p, axis=-1, kind="stable")[:, :5]
     top5_cand = np.argsort(-cand_p, axis=-1, kind="stable")[:, :5]
     overlap = [len(set(a) & set(b)) / 5.0 for a, b in zip(top5_ref, top5_cand)]
@@ -127,7 +122,7 @@ def fidelity(reference: np.ndarray, candidate: np.ndarray, bare: bool,
 
 def run_tflite(path: Path, inputs_nhwc: np.ndarray) -> np.ndarray:
     """Outputs of a .tflite file (LiteRT, fallback tflite-runtime) for each input, float32."""
-    from ghostedge.runtime import load_interpreter, run_single
+    from ghostedge.tflite import load_interpreter, run_single
 
     interp = load_interpreter(path, num_threads=2)
     return np.concatenate([run_single(interp, inputs_nhwc[i:i + 1]) for i in range(len(inputs_nhwc))])

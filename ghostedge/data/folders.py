@@ -15,19 +15,16 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
 from ghostedge.data import labels as imagenet
-from ghostedge.data.preprocess import IMAGE_SUFFIXES, Preprocessing, get_preset, load_pixels  # noqa: F401
-from ghostedge.data.sampling import (  # noqa: F401 - re-exported (public API)
-    file_list_sha256, load_pixels_skipping, load_sample_pixels, sample)
+from ghostedge.data.dataset import Dataset, Sample, unique_samples
+from ghostedge.data.preprocess import IMAGE_SUFFIXES
 from ghostedge.errors import DataError
 
 log = logging.getLogger(__name__)
 
-Sample = Tuple[Path, Optional[int]]
 _VAL_RE = re.compile(r"^ILSVRC2012_val_\d{8}\.[A-Za-z]+$")
 _GROUND_TRUTH = ("LOC_val_solution.csv", "val.txt", "val_list.txt", "ground_truth.txt")
 _DEVKIT_GT = "ILSVRC2012_validation_ground_truth.txt"
@@ -35,29 +32,6 @@ _SPLITS = ("val", "validation", "train")
 _LAYOUTS_HELP = ("Pass a folder with one sub-folder per class (e.g. n01440764/), a flat folder of "
                  "ILSVRC2012_val_*.JPEG with LOC_val_solution.csv or val.txt beside it, or a list "
                  "file of 'relative/path.jpg label' lines")
-
-
-@dataclass
-class Dataset:
-    """A list of image files with optional class indices."""
-
-    root: Path
-    layout: str                                  # imagefolder | imagenet-val | list | flat
-    samples: List[Sample]
-    num_classes: Optional[int] = None            # None when unlabeled
-    class_names: Optional[List[str]] = None      # index → name, when known
-    imagenet: bool = False                       # labels are ImageNet-1k class indices
-    notes: List[str] = field(default_factory=list)
-
-    @property
-    def labeled(self) -> bool:
-        return bool(self.samples) and all(label is not None for _, label in self.samples)
-
-    def describe(self) -> Dict[str, object]:
-        """A JSON-friendly summary for reports."""
-        return {"path": str(self.root), "layout": self.layout, "images": len(self.samples),
-                "labeled": self.labeled, "num_classes": self.num_classes,
-                "imagenet_labels": self.imagenet, "notes": list(self.notes)}
 
 
 def _visible(p: Path) -> bool:
@@ -68,19 +42,53 @@ def _is_image(p: Path) -> bool:
     return p.suffix.lower() in IMAGE_SUFFIXES and _visible(p)
 
 
-def _images_in(folder: Path, recursive: bool) -> List[Path]:
+def _images_in(folder: Path, recursive: bool, loops: Optional[List[str]] = None) -> List[Path]:
+    """Image files in ``folder`` (sorted). Recursive walks follow symbolic links to folders but
+    never enter a folder twice (a link back to an ancestor is a loop: it is skipped and named in
+    ``loops``)."""
     if not recursive:
         return sorted(p for p in folder.iterdir() if p.is_file() and _is_image(p))
     found = []
+    seen = set()
     for top, dirs, files in os.walk(folder, followlinks=True):
-        dirs[:] = [d for d in dirs if _visible(Path(d))]
+        try:
+            st = os.stat(top)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            if loops is not None:
+                loops.append(top)
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirs[:] = sorted(d for d in dirs if _visible(Path(d)))
         found.extend(Path(top) / f for f in files if _is_image(Path(f)))
     return sorted(found)
 
 
+def _finish(dataset: Dataset, loops: List[str]) -> Dataset:
+    """Count every real file once (links to one image, folder loops) and say what was skipped."""
+    samples, notes = unique_samples(dataset.samples)
+    if loops:
+        shown = ", ".join(sorted(set(loops))[:3])
+        notes.insert(0, f"skipped {len(set(loops))} folder link(s) that loop back to a folder already "
+                        f"read ({shown})")
+    for note in notes:
+        log.warning("%s: %s", dataset.root, note)
+    dataset.samples = samples
+    dataset.notes.extend(notes)
+    return dataset
+
+
 def load_dataset(path: Union[str, Path]) -> Dataset:
-    """Detect the layout of ``path`` and list its images (see module docstring)."""
-    path = Path(path).expanduser()
+    """Detect the layout of ``path`` and list its images (see module docstring). Each real image
+    file counts once, however many links lead to it; what is skipped is said in the notes."""
+    loops: List[str] = []
+    return _finish(_load(Path(path).expanduser(), loops), loops)
+
+
+def _load(path: Path, loops: List[str]) -> Dataset:
     if not path.exists():
         raise DataError(f"Dataset {path} does not exist", "no such file or folder", "Check the path")
     if path.is_file():
@@ -95,7 +103,7 @@ def load_dataset(path: Union[str, Path]) -> Dataset:
     split = next((s for s in _SPLITS if s in names), None)
     if split and names <= {*_SPLITS, "test"}:
         log.info("using the %s/ split of %s", split, path)
-        dataset = load_dataset(path / split)
+        dataset = _load(path / split, loops)
         dataset.notes.insert(0, f"used the {split}/ split")
         return dataset
     class_dirs = [d for d in subdirs if _images_in(d, recursive=True)]
@@ -103,7 +111,7 @@ def load_dataset(path: Union[str, Path]) -> Dataset:
         loose = _images_in(path, recursive=False)
         if loose:
             log.warning("ignoring %d images directly in %s (class folders found)", len(loose), path)
-        return _image_folder(path, subdirs)
+        return _image_folder(path, subdirs, loops)
     images = _images_in(path, recursive=False)
     if not images:
         raise DataError(f"No images in {path}", f"{len(entries)} entries, none of them an image "
@@ -145,12 +153,12 @@ def _class_index(names: List[str], root: Path) -> Tuple[Dict[str, int], int, Lis
     return {n: i for i, n in enumerate(ordered)}, len(ordered), ordered, False
 
 
-def _image_folder(root: Path, class_dirs: List[Path]) -> Dataset:
+def _image_folder(root: Path, class_dirs: List[Path], loops: List[str]) -> Dataset:
     mapping, num_classes, class_names, is_imagenet = _class_index([d.name for d in class_dirs], root)
     samples: List[Sample] = []
     empty = []
     for d in class_dirs:
-        files = _images_in(d, recursive=True)
+        files = _images_in(d, recursive=True, loops=loops)
         if not files:
             empty.append(d.name)
         samples.extend((p, mapping[d.name]) for p in files)

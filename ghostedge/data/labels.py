@@ -1,13 +1,14 @@
-"""ImageNet-1k class names and WordNet ids (package data), and user label files."""
+"""Class names: ImageNet-1k names and WordNet ids (package data), the default names of other
+class counts, and the one rule for reading labels files."""
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Dict, List, Union
+from typing import Dict, List, Sequence, Type, Union
 
-from ghostedge.errors import DataError
+from ghostedge.errors import DataError, GhostEdgeError
 
 IMAGENET_CLASSES = 1000
 _WNID_RE = re.compile(r"^n\d{8}$")
@@ -72,19 +73,71 @@ def imagenet_index_of_wnid(wnid: str) -> int:
                         "(they are then mapped in sorted order)") from None
 
 
-def read_labels_file(path: Union[str, Path]) -> List[str]:
-    """Read one label per line (UTF-8, surrounding whitespace and blank lines dropped)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"Labels file {path} does not exist" if not path.exists()
-                        else f"Labels file {path} is not a file", "no such file", "Check the path")
+def default_labels(num_classes: int) -> List[str]:
+    """ImageNet's 1000 class names for a 1000-class output, else ``class_0``, ``class_1``, ..."""
+    if num_classes == IMAGENET_CLASSES:
+        return imagenet_class_names()
+    return [f"class_{i}" for i in range(num_classes)]
+
+
+def parse_labels(data: bytes, source: str = "labels", error: Type[GhostEdgeError] = DataError) -> List[str]:
+    """Labels file bytes → class names, the one rule for every labels file and every labels.txt
+    inside a model: UTF-8 (a BOM is ignored), one name per line, whitespace around a name dropped,
+    blank lines at the end ignored; a blank line before the last name is refused (dropping it
+    would shift every later class)."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"Labels file {path} is not UTF-8 text", f"byte {exc.start} cannot be decoded",
-                        "Save it as UTF-8, one label per line") from None
-    labels = [line.strip() for line in text.splitlines() if line.strip()]
-    if not labels:
-        raise DataError(f"Labels file {path} is empty", "it has no non-blank lines",
-                        "Write one label per line")
-    return labels
+        line = data[:exc.start].count(b"\n") + 1
+        raise error(f"Labels file {source} is not UTF-8 text",
+                    f"undecodable byte 0x{data[exc.start]:02x} on line {line}",
+                    "Save it as UTF-8 with one class name per line") from None
+    names = [line.strip() for line in text.lstrip("\ufeff").split("\n")]
+    while names and not names[-1]:
+        names.pop()
+    if not names:
+        raise error(f"Labels file {source} is empty", "it has no class names",
+                    "Give one class name per line, as many lines as the model has classes")
+    blank = [i + 1 for i, name in enumerate(names) if not name]
+    if blank:
+        raise error(f"Labels file {source} has an empty line {blank[0]}",
+                    "every class needs a name, and a skipped line would shift the classes after it",
+                    "Fill in the missing class name")
+    return names
+
+
+def read_labels(path: Union[str, Path], error: Type[GhostEdgeError] = DataError) -> List[str]:
+    """Read a labels file (see :func:`parse_labels` for the rule)."""
+    path = Path(path)
+    if path.is_dir():
+        raise error(f"Labels file {path} is a folder", "a labels file is one text file", "Check the path")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise error(f"Cannot read labels file {path}", exc.strerror or str(exc), "Check the path") from exc
+    return parse_labels(data, str(path), error)
+
+
+def validate_labels(labels: Sequence[str], num_classes: int, source: str = "labels",
+                    error: Type[GhostEdgeError] = DataError) -> List[str]:
+    """Check that there is one non-empty, single-line name per class; return them as a list."""
+    names = list(labels)
+    if len(names) != num_classes:
+        raise error(f"The {source} do not fit the model", f"{len(names)} labels for {num_classes} classes",
+                    f"Give exactly {num_classes} class names, one per line")
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            raise error(f"Label {i + 1} of the {source} is not text", f"got {type(name).__name__}",
+                        "Give class names as text")
+        if not name.strip():
+            raise error(f"Label {i + 1} of the {source} is empty",
+                        "every class needs a name (apps show it to users)", "Fill in the missing class name")
+        if "\n" in name or "\r" in name:
+            raise error(f"Label {i + 1} of the {source} spans several lines",
+                        "a labels file holds one name per line", "Remove the line break")
+    return names
+
+
+def labels_file_bytes(labels: Sequence[str]) -> bytes:
+    """The labels.txt that goes into a model: one name per line, UTF-8, final newline."""
+    return ("\n".join(labels) + "\n").encode("utf-8")

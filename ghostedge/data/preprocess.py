@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Tuple, Union
 
 import numpy as np
 
@@ -171,8 +171,3 @@ def bundled_photos() -> List[Path]:
     """The real photos shipped with ghostedge (verification images, fallback calibration)."""
     folder = Path(str(resources.files("ghostedge.data") / "photos"))
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def pixels_batch(paths: Sequence[Union[str, Path]], pre: Preprocessing) -> np.ndarray:
-    """Stack raw-pixel crops of several files: uint8 NHWC."""
-    return np.stack([load_pixels(p, pre) for p in paths])

@@ -12,16 +12,14 @@ import os
 import random
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Iterable, List, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from ghostedge._progress import progress
+from ghostedge.data.dataset import Dataset, Sample
 from ghostedge.data.preprocess import Preprocessing, get_preset, load_pixels
 from ghostedge.errors import DataError, GhostEdgeError
-
-if TYPE_CHECKING:  # folders imports this module; the types are only needed for annotations
-    from ghostedge.data.folders import Dataset, Sample
+from ghostedge.progress import progress
 
 log = logging.getLogger(__name__)
 

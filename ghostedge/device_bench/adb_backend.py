@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from ghostedge._io import sha256_file
+from ghostedge.fileio import sha256_file
 from ghostedge.device_bench.plan import MAX_SECS, BenchModel
 from ghostedge.errors import BenchmarkError, GhostEdgeError
 

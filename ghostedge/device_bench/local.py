@@ -102,7 +102,7 @@ def time_model(path: str, threads: int, warmup_runs: int, num_runs: int, min_sec
     benchmark_model: at least ``num_runs`` and at least ``min_secs``)."""
     import numpy as np
 
-    from ghostedge.runtime import load_interpreter
+    from ghostedge.tflite import load_interpreter
 
     t0 = time.perf_counter_ns()
     interp = load_interpreter(path, num_threads=threads)
@@ -127,7 +127,7 @@ def _mask_cpus(mask: str) -> List[int]:
 
 
 class LocalBackend:
-    """Benchmarks on this machine's CPU with ghostedge.runtime (LiteRT, XNNPACK)."""
+    """Benchmarks on this machine's CPU with ghostedge.tflite (LiteRT, XNNPACK)."""
 
     kind = "local"
 
@@ -159,7 +159,7 @@ class LocalBackend:
 
     def runtime_info(self) -> Dict[str, Any]:
         """The TFLite runtime used (e.g. "ai-edge-litert 2.1.0")."""
-        from ghostedge.runtime import interpreter_class
+        from ghostedge.tflite import interpreter_class
 
         _, name = interpreter_class()
         return {"runtime": name, "binary": None, "binary_sha256": None}
@@ -169,8 +169,13 @@ class LocalBackend:
         return len(self.cpus) if self.cpus is not None else len(self.facts["usable_cpus"])
 
     def prepare(self, models: Sequence[BenchModel]) -> None:
-        """Fail early when no TFLite runtime is installed."""
+        """Fail early when no TFLite runtime is installed or a model would crash it (each file is
+        loaded once in a child process first)."""
+        from ghostedge.tflite import checked_model_file
+
         self.runtime_info()
+        for model in models:
+            checked_model_file(model.path, probe=True)
 
     def temperatures(self) -> Dict[str, float]:
         """Thermal zones of this machine in °C (often none in VMs)."""

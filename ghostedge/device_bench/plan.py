@@ -1,13 +1,16 @@
 """What a benchmark measures: models × threads × repeats, interleaved so thermal drift spreads."""
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from ghostedge._io import sha256_file
+from ghostedge.fileio import sha256_file
 from ghostedge.errors import UsageError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_THREADS = (1, 2, 4)
 DEFAULT_REPEATS = 3
@@ -55,30 +58,50 @@ class BenchModel:
                    int(classes) if isinstance(classes, int) else None)
 
 
+IMAGENET_CLASSES = 1000
+
+
+def _output_classes(path: Path) -> Optional[int]:
+    """The model's class count from its flatbuffer, or None where the TFLite schema module (it
+    ships with ai-edge-litert) is not installed: bench runs on the base install too."""
+    from ghostedge.errors import GhostEdgeError
+    from ghostedge.tflite import read_model
+
+    try:
+        return read_model(path, verify=False).num_classes
+    except GhostEdgeError as exc:
+        log.debug("no class count for %s: %s", path, exc.one_line())
+        return None
+
+
 def describe_model(path: "os.PathLike[str] | str") -> BenchModel:
-    """Hash and name a .tflite file (the name comes from its .report.json or its file name).
+    """Check, hash and name a .tflite file (the name comes from its report or its file name).
 
     The report's ImageNet reference figures are kept only for a 1000-class model."""
-    from ghostedge.device_bench.naming import IMAGENET_CLASSES, model_identity, output_classes
+    from ghostedge.errors import UsageError as _Usage
+    from ghostedge.model_report import find_report, identity_for
+    from ghostedge.tflite.model import check_tflite_file
+    from ghostedge.tflite.verify import verify_tflite_file
 
-    path = Path(path)
-    identity = model_identity(path)
-    classes = output_classes(path)
+    path = check_tflite_file(path, _Usage)
+    verify_tflite_file(path)
+    report = find_report(path)
+    identity = identity_for(path, report)
+    classes = (report.num_classes if report is not None and report.num_classes else None) or _output_classes(path)
     reference = identity.reference if classes == IMAGENET_CLASSES else None
     return BenchModel(str(path.resolve()), identity.display_name, identity.registry_name,
                       identity.precision, sha256_file(path), path.stat().st_size, reference, classes)
 
 
 def disambiguate(models: Sequence[BenchModel]) -> List[BenchModel]:
-    """Give models that would share a table row distinct names (their file names in brackets)."""
+    """Give models that would share a table row distinct names (their files in brackets)."""
+    from ghostedge.model_report import distinct_labels
+
     labels = [m.label for m in models]
     out = []
-    for model in models:
-        if labels.count(model.label) > 1:
-            stem = Path(model.path).name[:-len(".tflite")] if model.path.endswith(".tflite") \
-                else Path(model.path).stem
-            parent = Path(model.path).parent.name
-            model = replace(model, display_name=f"{model.display_name} [{parent}/{stem}]")
+    for model, label in zip(models, distinct_labels(labels, [m.path for m in models])):
+        if label != model.label:
+            model = replace(model, display_name=model.display_name + label[len(model.label):])
         out.append(model)
     return out
 
@@ -109,6 +132,12 @@ class BenchPlan:
 
     def __post_init__(self) -> None:
         validate_plan(self.models, self.threads, self.repeats, self.warmup_runs, self.num_runs)
+        if self.cooldown_temp_c is not None and not 0 < self.cooldown_temp_c < 150:
+            raise UsageError(f"Invalid --cooldown-temp {self.cooldown_temp_c:g}",
+                             "it must be a temperature above 0 and below 150 °C", "Use e.g. --cooldown-temp 40")
+        if not 0 <= self.cooldown_max_wait_s <= 3600:
+            raise UsageError(f"Invalid --cooldown-max-wait {self.cooldown_max_wait_s:g}",
+                             "it must be from 0 to 3600 seconds", "Use e.g. --cooldown-max-wait 120")
         for flag, value in (("--min-secs", self.min_secs), ("--warmup-min-secs", self.warmup_min_secs)):
             if not 0 <= value <= MAX_SECS:
                 raise UsageError(f"Invalid {flag} {value:g}", f"it must be between 0 and {MAX_SECS:g} s",

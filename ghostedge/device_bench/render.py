@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from ghostedge._io import atomic_path, atomic_write_json, atomic_write_text
+from ghostedge.fileio import atomic_path, atomic_write_json, atomic_write_text
 from ghostedge.device_bench.summary import column_prefix, latency_ms
 
 log = logging.getLogger(__name__)

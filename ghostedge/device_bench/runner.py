@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence
 
 from ghostedge import __version__
-from ghostedge._progress import progress
+from ghostedge.progress import progress
 from ghostedge.device_bench.plan import BenchModel, BenchPlan, PlannedRun
 from ghostedge.device_bench.store import ResultsWriter, new_session_id, utc_now
 from ghostedge.errors import BenchmarkError, GhostEdgeError

@@ -24,19 +24,15 @@ _TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors", ".ckpt")
 
 
 def refuse_paddle_inference(path: Path) -> None:
-    """Raise ``pdparams.paddle_inference_error(path)`` for a Paddle inference model (.pdmodel,
+    """Raise ``paddle_pickle.paddle_inference_error(path)`` for a Paddle inference model (.pdmodel,
     .pdiparams, a folder or *_infer.tar of them). Files with a PyTorch suffix are not examined (a
     zero-filled .pth is a broken download, not a .pdiparams)."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() in _TORCH_SUFFIXES:
         return
-    try:
-        from ghostedge.models import pdparams
-    except ModuleNotFoundError as exc:
-        if exc.name != "ghostedge.models.pdparams":
-            raise
-        return
-    refused = pdparams.paddle_inference_error(path)
+    from ghostedge.models.paddle_pickle import paddle_inference_error
+
+    refused = paddle_inference_error(path)
     if refused is not None:
         raise refused
 

@@ -196,6 +196,12 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def output_classes(model: nn.Module, image_size: int = 224) -> int:
+    """The class count of a classifier: the last dimension of one forward pass on zeros."""
+    with torch.no_grad():
+        return int(model(torch.zeros(1, 3, image_size, image_size)).shape[-1])
+
+
 def count_macs(model: nn.Module, image_size: int = 224) -> int:
     """Multiply-accumulates of one forward pass at ``image_size`` (convs and linears), as quoted
     in the paper (141M for 1.0x)."""

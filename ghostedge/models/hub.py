@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 from ghostedge import __version__
-from ghostedge._io import atomic_path, atomic_write_json, sha256_file
-from ghostedge._progress import progress
+from ghostedge.fileio import atomic_path, atomic_write_json, sha256_file
+from ghostedge.progress import progress
 from ghostedge.errors import DownloadError
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from ghostedge.errors import GhostEdgeError, ModelError, WeightsError
-from ghostedge.models.paddle_pickle import (_ALLOWED_GLOBALS, NAME_TABLE_KEY,  # noqa: F401
-                                            _arrays_from, _numpy_global, _PlainDataUnpickler,
-                                            _RefusedGlobal, describe_non_pdparams,
-                                            paddle_inference_error, read_pdparams)
+from ghostedge.models.paddle_pickle import read_pdparams
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +177,7 @@ def load_named_or_file(weights: str, spec: Any, cache_dir: Any = None
     ``url``, ``sha256_verified`` (False: none is published, the hash is recorded on first
     download) and ``reference`` (seed top-1/top-5, SD855 ms, storage MB).
     """
-    from ghostedge._io import sha256_file
+    from ghostedge.fileio import sha256_file
 
     info: Dict[str, Any] = {"format": "pdparams", "preprocessing": "paddle", "family": "paddle"}
     named = weights.lower().startswith("paddle:")

@@ -18,12 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from ghostedge._io import sha256_file
+from ghostedge.fileio import sha256_file
 from ghostedge.errors import DownloadError, GhostEdgeError, ModelError, WeightsError
 from ghostedge.models import hub
-# Checkpoint reading lives in ghostedge.models.checkpoints; re-exported here (public API).
-from ghostedge.models.checkpoints import (checkpoint_file, normalize_state_dict,  # noqa: F401
-                                          read_cached_checkpoint, read_checkpoint,
+from ghostedge.models.checkpoints import (checkpoint_file, read_cached_checkpoint, read_checkpoint,
                                           refuse_paddle_inference)
 from ghostedge.models.registry import ModelSpec, get_spec, list_specs
 
@@ -115,8 +113,9 @@ def default_model_for(weights: Optional[str]) -> str:
     ``ghostnet_100`` (whose load then says what is wrong). Never raises.
     """
     weights = (weights or "").strip()
-    pdparams = _pdparams_module()
-    if pdparams is not None and pdparams.is_paddle_weights(weights):
+    from ghostedge.models import pdparams
+
+    if pdparams.is_paddle_weights(weights):
         try:
             found = pdparams.model_for_weights(weights)
         except (GhostEdgeError, OSError) as exc:
@@ -125,17 +124,6 @@ def default_model_for(weights: Optional[str]) -> str:
         if found is not None:
             return found
     return "ghostnet_100"
-
-
-def _pdparams_module() -> Any:
-    """``ghostedge.models.pdparams`` (imported lazily), or None where it is not installed."""
-    try:
-        from ghostedge.models import pdparams
-    except ModuleNotFoundError as exc:
-        if exc.name != "ghostedge.models.pdparams":
-            raise
-        return None
-    return pdparams
 
 
 def _random_model(spec: ModelSpec, num_classes: Optional[int]) -> LoadedModel:
@@ -210,10 +198,8 @@ def _named_state(name: str, spec: ModelSpec, cache_dir: Optional[Path]):
 
 
 def _paddle_state(weights: str, spec: ModelSpec, cache_dir: Optional[Path]):
-    pdparams = _pdparams_module()
-    if pdparams is None:
-        raise WeightsError(f"Cannot load {weights}", "PaddleClas weights support is not installed",
-                           "Pass a PyTorch checkpoint instead")
+    from ghostedge.models import pdparams
+
     if spec.family != "paddle":
         # model_for_weights reads a file's stem width (its read errors are the real problem then)
         target = pdparams.model_for_weights(weights)

@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ghostedge._io import sha256_file
-from ghostedge._progress import progress
+from ghostedge.fileio import sha256_file
+from ghostedge.progress import progress
 from ghostedge.data.preprocess import (PRESETS, Preprocessing, bundled_photos, for_image_size, get_preset,
                                       load_rgb, resize_crop)
 from ghostedge.errors import DataError
@@ -87,7 +87,7 @@ def build_calibration_set(path: Optional[Path], samples: int = 500, seed: int = 
 def _load_until(order: Sequence[Tuple[Path, Any]], want: int, pre: Preprocessing,
                 start: int = 0) -> Tuple[List[np.ndarray], list, List[Tuple[Path, str]], int]:
     """Load images from ``order[start:]`` until ``want`` usable ones; returns (crops, used, skipped, next)."""
-    from ghostedge.data import folders
+    from ghostedge.data import sampling
 
     crops: List[np.ndarray] = []
     used: list = []
@@ -97,7 +97,7 @@ def _load_until(order: Sequence[Tuple[Path, Any]], want: int, pre: Preprocessing
         chunk = list(order[pos:pos + (want - len(crops))])
         pos += len(chunk)
         try:
-            pixels, _labels, bad = folders.load_pixels_skipping(chunk, pre)
+            pixels, _labels, bad = sampling.load_pixels_skipping(chunk, pre)
         except DataError:   # nothing usable in this chunk: every file is skipped
             bad = [(s[0], "unreadable") for s in chunk]
             pixels = np.zeros((0, pre.crop, pre.crop, 3), np.uint8)
@@ -109,11 +109,11 @@ def _load_until(order: Sequence[Tuple[Path, Any]], want: int, pre: Preprocessing
 
 
 def _from_dataset(path: Path, samples: int, seed: int, pre: Preprocessing, heldout: int) -> CalibrationSet:
-    from ghostedge.data import folders
+    from ghostedge.data import folders, sampling
 
     dataset = folders.load_dataset(path)
     available = len(dataset.samples)
-    order = folders.sample(dataset, available, seed)    # seeded order, class-balanced prefixes
+    order = sampling.sample(dataset, available, seed)    # seeded order, class-balanced prefixes
     # more asked than files: read them all (fewer than ``samples``) to say how many are usable
     crops, used, skipped, pos = _load_until(order, min(samples, available), pre)
     if len(crops) < samples:
@@ -131,7 +131,7 @@ def _from_dataset(path: Path, samples: int, seed: int, pre: Preprocessing, heldo
         "count": len(crops), "requested": samples, "available": available,
         "skipped": len(all_skipped),
         "skipped_files": [f"{p}: {why}" for p, why in all_skipped[:5]],
-        "file_list_sha256": folders.file_list_sha256(used),
+        "file_list_sha256": sampling.file_list_sha256(used),
         "heldout_source": heldout_source, "warning": None,
     }
     if all_skipped:

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ghostedge._progress import progress
+from ghostedge.progress import progress
 from ghostedge.data.preprocess import Preprocessing, normalize
 from ghostedge.errors import QuantizationError
 
@@ -59,7 +59,7 @@ def output_agreement(fp32: np.ndarray, int8: np.ndarray) -> Dict[str, Any]:
     """
     fp32 = np.asarray(fp32, np.float64)
     int8 = np.asarray(int8, np.float64)
-    from ghostedge.evaluate.metrics import topk_indices
+    from ghostedge.scores import topk_indices
 
     k = min(5, fp32.shape[1])
     top5_fp, top5_q = topk_indices(fp32, k), topk_indices(int8, k)
@@ -67,7 +67,6 @@ def output_agreement(fp32: np.ndarray, int8: np.ndarray) -> Dict[str, Any]:
     rows = np.arange(len(int8))
     q_at_fp_top1 = int8[rows, top1_fp]
     row_max = int8.max(axis=1)
-    kth = -np.sort(-int8, axis=1)[:, k - 1]
     ties = (int8 == row_max[:, None]).sum(axis=1)
     tied = ties > 1
     # A tie counts as agreement only among a handful of classes: a constant output (every class
@@ -111,7 +110,7 @@ def agreement_warnings(figures: Dict[str, Any]) -> List[str]:
 
 
 def _run_all(path: Path, inputs: np.ndarray, desc: str) -> np.ndarray:
-    from ghostedge.runtime import load_interpreter, run_single
+    from ghostedge.tflite import load_interpreter, run_single
 
     interp = load_interpreter(path, num_threads=1)
     return np.concatenate([run_single(interp, x)[None].reshape(1, -1)
@@ -122,21 +121,11 @@ def _debug_interpreter(path: Path) -> Any:
     """An interpreter that keeps every intermediate tensor (no XNNPACK, which would fuse them)."""
     import warnings
 
-    from ghostedge.runtime import interpreter_class
+    from ghostedge.tflite import load_interpreter
 
-    cls, _ = interpreter_class()
-    kwargs: Dict[str, Any] = {"experimental_preserve_all_tensors": True}
-    try:
-        from ai_edge_litert.interpreter import OpResolverType
-
-        kwargs["experimental_op_resolver_type"] = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    except ImportError:  # tflite-runtime: applies no default delegate for these models anyway
-        pass
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        interp = cls(model_path=str(path), **kwargs)
-    interp.allocate_tensors()
-    return interp
+        return load_interpreter(path, delegates=False, preserve_all_tensors=True)
 
 
 def _short_name(name: str) -> str:
@@ -183,7 +172,7 @@ def layer_errors(fp32_path: Path, int8_path: Path, inputs: np.ndarray, onnx_path
     With ``onnx_path`` (the ONNX the FP32 model was converted from), each row's ``module`` names
     the GhostNet module (see ``ghostedge.quantize.layer_names``; "" when not determined) and
     ``module_summary`` (if given) receives how many weighted ops were matched."""
-    from ghostedge.runtime import run_single
+    from ghostedge.tflite import run_single
 
     fp_i, q_i = _debug_interpreter(fp32_path), _debug_interpreter(int8_path)
     pairs = _matched_pairs(fp_i, q_i)

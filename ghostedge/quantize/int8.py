@@ -12,13 +12,12 @@ from typing import Any, Iterator, List, Optional
 
 import numpy as np
 
-from ghostedge._progress import progress
-from ghostedge.data.preprocess import Preprocessing, normalize
+from ghostedge.data.preprocess import Preprocessing
 from ghostedge.errors import QuantizationError
+from ghostedge.quantize.batches import representative_batches
+from ghostedge.quantize.options import IO_TYPES
 
 log = logging.getLogger(__name__)
-
-IO_TYPES = ("uint8", "int8", "float32")
 
 
 def _check_inputs(saved_model_dir: Path, pixels: np.ndarray, io: str) -> None:
@@ -49,20 +48,6 @@ def _saved_model_input_shape(saved_model_dir: Path) -> List[int]:
     if len(specs) != 1:
         raise QuantizationError("INT8 needs a model with exactly one input", f"found {len(specs)} inputs")
     return [int(d) if d is not None else -1 for d in specs[0].shape]
-
-
-def _batches(pixels: np.ndarray, normalize_with: Optional[Preprocessing] = None) -> Iterator[List[np.ndarray]]:
-    """One float32 image per step (batch 1): raw pixels, or normalized for bare models."""
-    for i in range(len(pixels)):
-        x = pixels[i:i + 1]
-        yield [normalize(x, normalize_with) if normalize_with is not None else x.astype(np.float32)]
-
-
-def representative_batches(pixels: np.ndarray, normalize_with: Optional[Preprocessing] = None
-                           ) -> Iterator[List[np.ndarray]]:
-    """The converter's representative dataset, with a progress bar over calibration."""
-    yield from progress(_batches(pixels, normalize_with), total=len(pixels), desc="INT8 calibration",
-                        unit="img")
 
 
 def quantize_int8(saved_model_dir: Path, calibration: Any, io: str = "uint8",

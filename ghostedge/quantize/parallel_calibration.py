@@ -32,9 +32,10 @@ _MIN_FIELD, _MAX_FIELD = 4, 6    # vtable offsets of QuantizationParameters.min 
 def minmax_offsets(buf: bytearray) -> Dict[int, Tuple[int, int]]:
     """{tensor index: (byte offset of min[0], of max[0])} for every tensor of a calibrated
     flatbuffer that carries exactly one min/max pair."""
-    from ghostedge.quantize.check import _schema
+    from ghostedge.errors import QuantizationError
+    from ghostedge.tflite import tflite_schema
 
-    model = _schema().Model.GetRootAs(buf, 0)
+    model = tflite_schema(QuantizationError).Model.GetRootAs(buf, 0)
     found = {}
     for s in range(model.SubgraphsLength()):
         sg = model.Subgraphs(s)
@@ -66,10 +67,10 @@ def calibrate_part(model_content: bytes, pixels: np.ndarray, mean_std: Optional[
     from tensorflow.lite.python.optimize import calibrator
 
     from ghostedge.data.preprocess import Preprocessing
-    from ghostedge.quantize.int8 import _batches
+    from ghostedge.quantize.batches import calibration_batches
 
     pre = Preprocessing("calibration", mean=tuple(mean_std[0]), std=tuple(mean_std[1])) if mean_std else None
-    return calibrator.Calibrator(model_content).calibrate(lambda: _batches(pixels, pre))
+    return calibrator.Calibrator(model_content).calibrate(lambda: calibration_batches(pixels, pre))
 
 
 def _start_worker(folder: Path, model_content: bytes, pixels: np.ndarray, normalize_with: Any) -> subprocess.Popen:
@@ -105,12 +106,12 @@ def parallel_calibration(pixels: np.ndarray, normalize_with: Any = None,
     Yields a dict whose ``path`` says which way it went ("parallel" or "tensorflow")."""
     from tensorflow.lite.python.optimize import calibrator as tf_calibrator
 
-    from ghostedge.quantize.int8 import _batches
+    from ghostedge.quantize.batches import calibration_batches
 
     original_cls = tf_calibrator.Calibrator
     used: Dict[str, Any] = {"path": "tensorflow"}
     half = (len(pixels) + 1) // 2
-    feed = progress_gen or (lambda part: _batches(part, normalize_with))
+    feed = progress_gen or (lambda part: calibration_batches(part, normalize_with))
 
     class ParallelCalibrator(original_cls):  # type: ignore[misc, valid-type]
         def calibrate(self, dataset_gen: Callable[[], Iterator[Any]]) -> bytes:

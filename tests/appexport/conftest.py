@@ -29,7 +29,7 @@ def tiny(tmp_path) -> Dict[str, Path]:
 @pytest.fixture()
 def tiny_with_metadata(tiny) -> Dict[str, Path]:
     """The tiny app-ready FP32/INT8 and bare models with ghostedge metadata and TINY_LABELS."""
-    from ghostedge.appexport.metadata import add_metadata
+    from ghostedge.tflite.metadata import add_metadata
 
     out = {}
     for key, dtype, app in (("app_fp32", "float32", True), ("app_int8", "uint8", True),
@@ -53,7 +53,8 @@ def converted_ghostnet(tmp_path_factory) -> Dict[str, Path]:
     """
     import torch
 
-    from ghostedge.convert.pipeline import convert
+    from ghostedge.convert.pipeline import convert_torch_model as convert
+    from ghostedge.quantize.options import Int8Options
     from ghostedge.data.preprocess import PRESETS
     from ghostedge.models.bn_recalib import recalibrate_batchnorm
     from ghostedge.models.registry import create_model
@@ -68,7 +69,7 @@ def converted_ghostnet(tmp_path_factory) -> Dict[str, Path]:
     pre = PRESETS["torchvision"]
     out_dir = tmp_path_factory.mktemp("converted")
     calibration = build_calibration_set(None, 32, 0, pre, 224)
-    result = convert(model, name="ghostnet_050", output_dir=out_dir, preprocessing=pre, int8=True,
+    result = convert(model, name="ghostnet_050", output_dir=out_dir, preprocessing=pre, int8=Int8Options(),
                      calibration=calibration)
     checkpoint = out_dir / "ghostnet_050.pth"
     torch.save(model.state_dict(), checkpoint)

@@ -80,6 +80,22 @@ def test_normalize_hand_computed():
     assert got.dtype == np.float32
 
 
+def test_normalize_is_within_three_roundings_of_exact_for_every_pixel_value():
+    """(x / 255 - mean) / std is three correctly rounded float32 operations (IEEE, on every ISA), so
+    each output is within gamma_3 = 3u / (1 - 3u) of the exact value, relative to the magnitude of
+    its terms (x / 255 + mean) / std. Every uint8 level, every channel, both presets."""
+    u = 2.0 ** -24
+    gamma3 = 3 * u / (1 - 3 * u)
+    px = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)[None]       # 1 x 256 x 3
+    for pre in PRESETS.values():
+        got = normalize(px, pre).astype(np.float64)
+        mean = np.asarray(pre.mean, np.float32).astype(np.float64)
+        std = np.asarray(pre.std, np.float32).astype(np.float64)
+        x = px.astype(np.float64) / 255.0
+        exact, terms = (x - mean) / std, (x + mean) / std
+        assert (np.abs(got - exact) <= gamma3 * terms).all()
+
+
 def test_normalized_nchw(tmp_path):
     path = _save(Image.new("RGB", (300, 300), (255, 255, 255)), tmp_path / "w.png")
     x = load_normalized_nchw(path, TV)

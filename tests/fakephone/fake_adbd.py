@@ -19,6 +19,10 @@ Implemented (enough for a TFLite-benchmark tool):
     the command line rewritten to ROOT paths (and ROOT stripped back out of
     the output); PATH starts with ROOT/system/bin where fixture commands
     (getprop, taskset, dumpsys ...) live.
+  * process tools: `ps`, `kill` (also rewritten from the sh builtin), `pidof`, `pgrep`, `pkill`
+    and a guarded `rm` act on the phone's processes/files only (phone_tools.py); the live files
+    (thermal zones, battery, scaling_cur_freq, /proc/loadavg, /proc/stat) are refreshed before every
+    command and sync read (phone_state.py); adbd's pid is in ROOT/.fakephone/adbd.pid.
   * "exec shims": when a command runs a pushed file whose basename is listed in
     --shim NAME=HOSTCMD (e.g. benchmark_model=python3 fake_benchmark_model.py)
     the host command is run instead (the Android aarch64 binary cannot run on
@@ -113,6 +117,11 @@ class Device:
                 return (m.group(1) + "env FAKE_ADBD_SHIM_TARGET=" +
                         shlex.quote(self.unroot(tok)) + " " + hostcmd)
             cmd = re.sub(spat, shim, cmd)
+        # `kill` is a builtin of the host's sh: use the phone's (it signals only phone processes)
+        kill = os.path.join(self.root, "system/bin/kill")
+        if os.path.exists(kill):
+            cmd = re.sub(r"((?:^|[;&|(`])\s*(?:exec\s+|command\s+)?)kill(?=\s|$)",
+                         lambda m: m.group(1) + kill, cmd)
         return cmd
 
     def unroot(self, text: str) -> str:
@@ -310,6 +319,9 @@ def main() -> None:
             props = json.load(f)
     shims = dict(s.split("=", 1) for s in a.shim)
     dev = Device(a.root, props, shims, a.state)
+    os.makedirs(os.path.join(dev.root, ".fakephone"), exist_ok=True)
+    with open(os.path.join(dev.root, ".fakephone", "adbd.pid"), "w") as f:
+        f.write(str(os.getpid()))
     signal.signal(signal.SIGTERM, stop_daemon)
     signal.signal(signal.SIGINT, stop_daemon)
     srv = socket.socket()

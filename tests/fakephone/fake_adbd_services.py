@@ -10,6 +10,8 @@ import subprocess
 import threading
 from typing import Any, Callable, Optional
 
+import phone_state
+
 SYNC_DATA_MAX = 64 * 1024
 LOG = None
 
@@ -55,13 +57,22 @@ def run_service(handler: Callable, st: Any, dev: Any, service: str) -> None:
 # --- shell -----------------------------------------------------------------
 
 CHILDREN = set()  # running shell processes (each leads its own process group)
+GROUPS = set()    # their process groups: a command's children may outlive it (see kill_on_close)
 CHILDREN_LOCK = threading.Lock()
 
 
 def spawn(dev: Any, cmd: str, merge_stderr: bool = False) -> subprocess.Popen:
-    """Start a device command under /bin/sh; it is tracked so a stopped daemon can kill it."""
+    """Start a device command under /bin/sh; it is tracked so a stopped daemon can kill it.
+
+    The phone's live files (temperatures, frequencies, loadavg, stat) are brought up to date first,
+    and the shell is entered in the phone's process table as ``/system/bin/sh -c CMD``.
+    """
     if not cmd.strip():
         cmd = "sh"  # interactive shell without a pty: good enough
+    try:
+        phone_state.refresh(dev.root)
+    except Exception as e:  # the state must never stop a command
+        log("state refresh failed:", repr(e))
     hostcmd = dev.rewrite_cmd(cmd)
     log("exec:", hostcmd)
     # v1 "shell:"/"exec:" on a modern adbd: raw mode, stdout+stderr share one fd
@@ -71,50 +82,72 @@ def spawn(dev: Any, cmd: str, merge_stderr: bool = False) -> subprocess.Popen:
                             start_new_session=True)
     with CHILDREN_LOCK:
         CHILDREN.add(proc)
+        GROUPS.add(proc.pid)
+    try:
+        phone_state.register_process(dev.root, proc.pid, ["/system/bin/sh", "-c", cmd], "shell", ppid=os.getpid())
+    except Exception as e:
+        log("cannot register", proc.pid, repr(e))
     return proc
 
 
-def reap(proc: subprocess.Popen) -> int:
+def reap(proc: subprocess.Popen, dev: Any = None) -> int:
     """Wait for a device command and forget it."""
     rc = proc.wait()
     with CHILDREN_LOCK:
         CHILDREN.discard(proc)
+    if dev is not None:
+        phone_state.unregister_process(dev.root, proc.pid)
     return rc
 
 
 def stop_daemon(signum: int, _frame: Any) -> None:
-    """SIGTERM/SIGINT: kill every running device command (like a phone losing power), then exit."""
+    """SIGTERM/SIGINT: kill every running device command and what it started (like a phone losing
+    power), then exit."""
     with CHILDREN_LOCK:
-        for proc in list(CHILDREN):
+        for pgid in list(GROUPS):
             try:
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.killpg(pgid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
     os._exit(128 + signum)
 
 
 def pump(src: Any, fn: Callable[[bytes], None]) -> threading.Thread:
-    """Copy a pipe to ``fn`` on a thread."""
+    """Copy a pipe to ``fn`` on a thread. When ``fn`` fails (the host closed the stream) the pipe is
+    closed, so the writer's next write fails with EPIPE/SIGPIPE, as when adbd closes its end."""
     def run():
         while True:
-            d = os.read(src.fileno(), 65536)
+            try:
+                d = os.read(src.fileno(), 65536)
+            except (OSError, ValueError):
+                break
             if not d:
                 break
-            fn(d)
+            try:
+                fn(d)
+            except (ConnectionError, OSError):
+                break
+        try:
+            src.close()
+        except OSError:
+            pass
     t = threading.Thread(target=run, daemon=True)
     t.start()
     return t
 
 
 def kill_on_close(st: Any, proc: subprocess.Popen, feed: Callable[[bytes], None]) -> None:
-    """Feed host->device data to `feed`; kill the process if host closes."""
+    """Feed host->device data to `feed`. When the host closes the stream (the adb client was
+    killed or timed out), send SIGHUP to the shell only, as adbd does (``kill(pid_, SIGHUP)`` in its
+    shell service): what the shell started (benchmark_model) keeps running on the phone until it
+    ends or writes to its closed output."""
     def run():
         while True:
             d = st.read()
             if d is None:
                 if proc.poll() is None:
                     try:
-                        os.killpg(proc.pid, signal.SIGHUP)
+                        os.kill(proc.pid, signal.SIGHUP)
                     except ProcessLookupError:
                         pass
                 return
@@ -145,7 +178,7 @@ def shell_v1(st: Any, dev: Any, service: str) -> None:
         threads.append(pump(proc.stderr, lambda d: None))
     for t in threads:
         t.join()
-    reap(proc)
+    reap(proc, dev)
 
 
 # shell protocol v2 packet ids
@@ -187,7 +220,7 @@ def shell_v2(st: Any, dev: Any, service: str) -> None:
     t1, t2 = pump(proc.stdout, out(ID_STDOUT)), pump(proc.stderr, out(ID_STDERR))
     t1.join()
     t2.join()
-    rc = reap(proc)
+    rc = reap(proc, dev)
     if rc < 0:
         rc = 128 - rc
     packet(ID_EXIT, bytes([rc & 0xFF]))
@@ -208,6 +241,11 @@ def sync_service(st: Any, dev: Any, service: str) -> None:
             return
         arg = r.readexact(n)
         log("sync", cid, arg[:200])
+        if cid in (b"STAT", b"RECV", b"LIST") and arg.startswith((b"/sys", b"/proc")):
+            try:
+                phone_state.refresh(dev.root)
+            except Exception as e:
+                log("state refresh failed:", repr(e))
         if cid == b"STAT":
             try:
                 s = os.lstat(dev.host_path(arg.decode()))

@@ -1,20 +1,30 @@
 #!/usr/bin/env python3
-"""Stand-in for TFLite's `benchmark_model` (android_aarch64_benchmark_model), for
-tests with fake_adbd.py.  Prints what a recent benchmark_model prints: tool log
-lines "INFO: ..." on STDOUT, "ERROR: ..." and TFLite-runtime messages on STDERR
-(as tensorflow/lite/tools/logging.h + minimal logging do), with the line formats of
-tflite/tools/benchmark/benchmark_model.cc (LiteRT) -- numbers use C++ ostream
-default formatting (6 significant digits, e.g. 2.95034e+06).
+"""Stand-in for TFLite's `benchmark_model` (android_aarch64_benchmark_model), for tests with
+fake_adbd.py. It prints what the real tool prints, with the line formats of LiteRT
+tflite/tools/benchmark/benchmark_model.cc and benchmark_tflite_model.cc (numbers: C++ ostream
+default formatting, 6 significant digits).
 
-Timing source (env FAKE_BM_MODE):
-  litert     (default if ai_edge_litert imports) really runs the .tflite with the
-             host's ai_edge_litert Interpreter -> real (x86) numbers
-  synthetic  deterministic made-up numbers (FAKE_BM_US = mean inference us)
-Failure injection (env FAKE_BM_FAIL): "missing" model, "crash" (SIGSEGV-like rc 139),
-"delegate" (NNAPI-style delegate failure).
-The same three settings can be changed while the fake phone runs: a JSON file
-$FAKE_ADBD_ROOT/.fakephone/benchmark.json {"mode": ..., "fail": ..., "us": ...} overrides the
-environment (tests/fakephone/harness.py writes it).
+Per-phone settings, read from ROOT/.fakephone/benchmark.json at every start (harness.py's
+``FakePhone.set_benchmark`` writes it; FAKE_BM_MODE/FAKE_BM_FAIL/FAKE_BM_US are fallbacks):
+  mode            "litert": really runs the model with the host's LiteRT; "synthetic": made-up times
+  us              synthetic mean inference time (µs) at full frequency, 1 thread
+  parallel_fraction  share of that time that threads divide (0: threads do not help)
+  fail            "", "missing" (model not found), "crash" (SIGSEGV), "delegate" (NNAPI failure)
+  version         "new": LiteRT/TF >= 2.16 (INFO: prefixes, p5/median/p95, per-XNNPACK-operator
+                  profiles); "old": TF 2.5-2.9 (no prefixes on tool lines, no percentiles, a single
+                  TfLiteXNNPackDelegate node in profiles, no --xnnpack_force_fp16)
+  gpu, nnapi      "ok" | "partial" | "none" | "fail" | "absent" (the binary lacks that delegate's flags)
+  gpu_us, nnapi_us   synthetic times with that delegate (default: us * 0.5, us * 0.7)
+  unknown_flags   "warn" (current builds: WARN line, goes on), "ignore" (TF 1.x: silent), "error"
+                  (not a real release: ERROR line, exit 1; for testing strict hosts)
+  missing_flags   flags this binary does not know
+  vanish_at_run, vanish_into_s   the phone vanishes vanish_into_s seconds into benchmark_model run
+                  number vanish_at_run (1-based, counted per phone), or before that run prints its
+                  results, whichever comes first
+Everything it does on the phone is visible there: it is in the process table (ps/kill/pidof), its
+timed loops heat the phone and load its cores (phone_state.py), and throttled cores slow it down.
+When the host's adb client goes away it keeps running (adbd only hangs up the shell) and dies, as
+the real binary does, of SIGPIPE when it next writes its output.
 """
 from __future__ import annotations
 
@@ -22,221 +32,276 @@ import json
 import os
 import random
 import resource
+import signal
 import sys
+import threading
 import time
-from typing import Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import fake_bm_flags as flags  # noqa: E402
+import fake_op_profile as prof  # noqa: E402
+import phone_state  # noqa: E402
+from fake_bm_delegates import apply_delegates  # noqa: E402
+from fake_bm_output import Log, Stat, fail, g  # noqa: E402
+
+ROOT = os.environ.get("FAKE_ADBD_ROOT", "")
+DEFAULTS: Dict[str, Any] = {"us": 1500.0, "version": "new", "gpu": "ok", "nnapi": "ok", "unknown_flags": "warn",
+                            "missing_flags": [], "gpu_us": None, "nnapi_us": None, "parallel_fraction": 0.0,
+                            "vanish_at_run": None, "vanish_into_s": 0.2}
 
 
-def g(x: float) -> str:
-    """C++ std::ostream default formatting of a double."""
-    return format(x, ".6g")
-
-
-def log(msg: str = "", level: str = "INFO", runtime: bool = False) -> None:
-    """tflite/tools/logging.h: INFO/WARN -> stdout, ERROR/FATAL -> stderr.
-    Messages of the TFLite runtime itself (minimal_logging: "Initialized TensorFlow
-    Lite runtime.", "Created ... XNNPACK delegate", "VERBOSE: Replacing ...") -> stderr.
-    (Old TF 1.x/2.0-era builds sent everything to stderr without prefixes.)"""
-    stream = sys.stderr if (runtime or level in ("ERROR", "FATAL")) else sys.stdout
-    stream.write("%s: %s\n" % (level, msg) if msg or level != "INFO" else "\n")
-    stream.flush()
-
-
-def setting(name: str, env_name: str, default: str = "") -> str:
-    """A control-file value, else the environment variable, else ``default``."""
-    path = os.path.join(os.environ.get("FAKE_ADBD_ROOT", ""), ".fakephone", "benchmark.json")
+def settings() -> Dict[str, Any]:
+    """benchmark.json over the defaults; mode/fail/us fall back to FAKE_BM_* when not set there."""
+    stored: Dict[str, Any] = {}
     try:
-        with open(path) as fh:
-            value = json.load(fh).get(name)
+        with open(os.path.join(ROOT, ".fakephone", "benchmark.json")) as fh:
+            stored = json.load(fh)
     except (OSError, ValueError):
-        value = None
-    if value is None:
-        value = os.environ.get(env_name, default)
-    return str(value)
+        pass
+    cfg = dict(DEFAULTS, **stored)
+    cfg["mode"] = stored.get("mode") or os.environ.get("FAKE_BM_MODE", "litert")
+    cfg["fail"] = stored["fail"] if "fail" in stored else os.environ.get("FAKE_BM_FAIL", "")
+    if "us" not in stored and os.environ.get("FAKE_BM_US"):
+        cfg["us"] = float(os.environ["FAKE_BM_US"])
+    return cfg
 
 
-def parse_flags(argv: List[str]) -> Dict[str, str]:
-    """``--key=value`` / ``--flag`` arguments."""
-    flags = {}
-    for a in argv:
-        if a.startswith("--") and "=" in a:
-            k, v = a[2:].split("=", 1)
-            flags[k] = v
-        elif a.startswith("--"):
-            flags[a[2:]] = "true"
-    return flags
+def unroot(text: str) -> str:
+    """fake_adbd rewrote device paths to host paths; show them as the phone would."""
+    return text.replace(ROOT + "/", "/") if ROOT else text
 
 
-def b(v: str) -> bool:
-    """benchmark_model's boolean flag values."""
-    return v.lower() in ("1", "true", "yes")
+class Phone:
+    """This run's place on the phone: registration, heat, throttling, vanishing."""
+
+    def __init__(self, cfg: Dict[str, Any], argv: List[str]) -> None:
+        self.pid = os.getpid()
+        self.cfg = cfg
+        self.slow, self.slow_at = 1.0, 0.0
+        if not ROOT:
+            self.run_no = 0
+            return
+        target = os.environ.get("FAKE_ADBD_SHIM_TARGET", sys.argv[0])
+        phone_state.register_process(ROOT, self.pid, [target] + argv, "benchmark")
+        self.run_no = phone_state.count_run(ROOT)
+        self.vanishing = cfg.get("vanish_at_run") is not None and int(cfg["vanish_at_run"]) == self.run_no
+        if self.vanishing:
+            timer = threading.Timer(float(cfg.get("vanish_into_s") or 0.0), self.vanish)
+            timer.daemon = True
+            timer.start()
+
+    def vanish(self) -> None:
+        """Stop this phone's adbd: it kills every command it started, this one included."""
+        try:
+            with open(os.path.join(ROOT, ".fakephone", "adbd.pid")) as fh:
+                os.kill(int(fh.read()), signal.SIGTERM)
+        except (OSError, ValueError):
+            return
+        time.sleep(30)  # the daemon kills this process group
+
+    def begin(self, threads: int, cpus: Optional[List[int]], kind: str) -> None:
+        if ROOT:
+            phone_state.begin_run(ROOT, self.pid, threads, cpus, kind)
+
+    def slowdown(self) -> float:
+        """Throttling factor, sampled every 50 ms."""
+        now = time.monotonic()
+        if ROOT and now - self.slow_at > 0.05:
+            with phone_state.state_at_now(ROOT) as state:
+                self.slow = phone_state.slowdown(state, self.pid)
+            self.slow_at = now
+        return self.slow
+
+    def end(self) -> None:
+        if ROOT:
+            phone_state.end_run(ROOT, self.pid)
+            if self.vanishing:
+                self.vanish()
+
+    def done(self) -> None:
+        if ROOT:
+            phone_state.unregister_process(ROOT, self.pid)
 
 
-class Stat:
-    def __init__(self):
-        self.v = []
-
-    def add(self, us):
-        self.v.append(int(us))
-
-    def avg(self):
-        return sum(self.v) / len(self.v) if self.v else 0.0
-
-    def line(self):
-        v = self.v
-        if not v:
-            return "count=0"
-        n = len(v)
-        avg = self.avg()
-        std = int((sum((x - avg) ** 2 for x in v) / n) ** 0.5)
-        s = sorted(v)
-
-        def pct(p):
-            return s[min(n - 1, int(p / 100.0 * n))]
-        if n == 1:
-            return "count=1 curr=%d p5=%d median=%d p95=%d" % (v[0], v[0], v[0], v[0])
-        return ("count=%d first=%d curr=%d min=%d max=%d avg=%s std=%d p5=%d median=%d p95=%d"
-                % (n, v[0], v[-1], s[0], s[-1], g(avg), std, pct(5), pct(50), pct(95)))
-
-
-def maxrss_kb() -> int:
-    """Peak RSS of this process (kB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def run_loop(invoke: Callable[[], object], min_runs: int, min_secs: float, max_secs: float) -> "Stat":
-    """benchmark_model's run loop: at least min_runs and min_secs, at most max_secs."""
-    log("Running benchmark for at least %d iterations and at least %s seconds but "
-        "terminate if exceeding %s seconds." % (min_runs, g(min_secs), g(max_secs)))
-    st = Stat()
+def run_loop(log: Log, invoke: Callable[[], float], min_runs: int, min_secs: float, max_secs: float,
+             percentiles: bool) -> Stat:
+    """BenchmarkModel::Run: at least min_runs and min_secs, no new run after max_secs."""
+    log.tool("Running benchmark for at least %d iterations and at least %s seconds but terminate if "
+             "exceeding %s seconds." % (min_runs, g(min_secs), g(max_secs)))
+    st = Stat(percentiles)
     now = time.perf_counter()
     t_min, t_max = now + min_secs, now + max_secs
-    run = 0
-    while (run < min_runs or now < t_min) and now <= t_max:
-        t0 = time.perf_counter()
-        invoke()
-        t1 = time.perf_counter()
-        st.add((t1 - t0) * 1e6)
-        now = t1
-        run += 1
-    log(st.line())
-    log()
+    while (len(st.v) < min_runs or now < t_min) and now <= t_max:
+        st.v.append(int(invoke()))
+        now = time.perf_counter()
+    log.tool(st.line() + "\n")
     return st
 
 
 def main() -> int:
     """Behave like benchmark_model with the given flags; returns its exit status."""
-    f = parse_flags(sys.argv[1:])
-    root = os.environ.get("FAKE_ADBD_ROOT", "")
-    dev_graph = f.get("graph", "")
-    # fake_adbd already rewrote device paths in argv to host paths; accept both
-    host_graph = dev_graph
-    if root and dev_graph.startswith("/") and not os.path.exists(dev_graph):
-        host_graph = root + dev_graph
-    threads = int(f.get("num_threads", "-1"))
-    warmup_runs = int(f.get("warmup_runs", "1"))
-    num_runs = int(f.get("num_runs", "50"))
-    min_secs = float(f.get("min_secs", "1"))
-    max_secs = float(f.get("max_secs", "150"))
-    warmup_min_secs = float(f.get("warmup_min_secs", "0.5"))
-    use_xnnpack = b(f.get("use_xnnpack", "true"))
-    fail = setting("fail", "FAKE_BM_FAIL")
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # a closed output kills it, as the C++ binary
+    cfg = settings()
+    version = cfg["version"]
+    log = Log(version)
+    argv = [unroot(a) for a in sys.argv[1:]]
+    phone = Phone(cfg, argv)
+    try:
+        return benchmark(cfg, log, argv, phone)
+    finally:
+        phone.done()
 
-    log("STARTING!")
-    log("Log parameter values verbosely: [0]")
-    if "num_runs" in f:
-        log("Min num runs: [%d]" % num_runs)
-    if "min_secs" in f:
-        log("Min runs duration (seconds): [%s]" % g(min_secs))
-    if "max_secs" in f:
-        log("Max runs duration (seconds): [%s]" % g(max_secs))
-    if "num_threads" in f:
-        log("Num threads: [%d]" % threads)
-    if "warmup_runs" in f:
-        log("Min warmup runs: [%d]" % warmup_runs)
-    if "warmup_min_secs" in f:
-        log("Min warmup runs duration (seconds): [%s]" % g(warmup_min_secs))
-    log("Graph: [%s]" % dev_graph)
-    log("Signature to run: []")
-    if "num_threads" in f:
-        log("#threads used for CPU inference: [%d]" % threads)
-    if "use_xnnpack" in f:
-        log("Use xnnpack: [%d]" % int(use_xnnpack))
 
-    if fail == "missing" or not host_graph or not os.path.exists(host_graph):
-        log("Could not open '%s'." % dev_graph, "ERROR")
-        log("Failed to mmap model %s" % dev_graph, "ERROR")
-        log("Benchmarking failed.", "ERROR")
+def benchmark(cfg: Dict[str, Any], log: Log, argv: List[str], phone: Phone) -> int:
+    version = cfg["version"]
+    log.tool("STARTING!")
+    missing = list(cfg.get("missing_flags") or [])
+    missing += sorted(flags.GPU_FLAGS) if cfg["gpu"] == "absent" else []
+    missing += sorted(flags.NNAPI_FLAGS) if cfg["nnapi"] == "absent" else []
+    missing += ["xnnpack_force_fp16", "signature_to_run_for"] if version == "old" else []
+    values, unconsumed, errors = flags.parse(argv, missing)
+    if errors:
+        return fail(log, *[e for e in errors if e], flags.usage(os.environ.get("FAKE_ADBD_SHIM_TARGET", "benchmark_model"), missing))
+    if unconsumed and cfg["unknown_flags"] == "error":
+        return fail(log, "Unconsumed cmdline flags: " + " ".join(unconsumed))
+    if unconsumed and cfg["unknown_flags"] == "warn":
+        log.tool("Unconsumed cmdline flags: " + " ".join(unconsumed), "WARN")
+    for line in flags.log_lines(values, version):
+        log.tool(line)
+    graph = values.get("graph", "")
+    if not graph:
+        return fail(log, "Please specify the name of your TF Lite input file with --graph")
+    host_graph = os.path.join(ROOT, graph.lstrip("/")) if ROOT else graph
+    if cfg["fail"] == "missing" or not os.path.isfile(host_graph):
+        return fail(log, "Could not open '%s'." % graph, "Failed to mmap model %s" % graph)
+    log.tool("Loaded model %s" % graph)
+    log.runtime("Initialized TensorFlow Lite runtime.")
+    if cfg["fail"] == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    ops = prof.model_ops(host_graph)
+    kind, node_type, unsupported = apply_delegates(cfg, log, values, argv, ops)
+    if kind == "failed":
         return 1
-    log("Loaded model %s" % dev_graph)
-    log("Initialized TensorFlow Lite runtime.", runtime=True)
-    if fail == "crash":
-        os.kill(os.getpid(), 11)
+    return timed_runs(cfg, log, values, phone, host_graph, graph, ops, kind, node_type, unsupported)
 
-    mode = setting("mode", "FAKE_BM_MODE", "litert")
-    if mode == "litert":
-        try:
-            import numpy as np
-            from ai_edge_litert.interpreter import Interpreter, OpResolverType
-        except ImportError as e:
-            log("fake_benchmark_model: litert unavailable (%s); synthetic timings" % e, "WARN")
-            mode = "synthetic"
-    rss0 = maxrss_kb()
+
+def mask_cpus() -> Optional[List[int]]:
+    """The CPUs of the taskset mask this process was started under (None: no taskset)."""
+    mask = os.environ.get("FAKEPHONE_TASKSET_MASK")
+    if not mask:
+        return None
+    value = int(mask, 16)
+    return [c for c in range(value.bit_length()) if value >> c & 1]
+
+
+def make_invoke(cfg: Dict[str, Any], values: Dict[str, Any], host_graph: str, kind: str, phone: Phone,
+                busy: int) -> Callable[[], float]:
+    """One inference, returning its time in µs (throttling and the delegate taken into account)."""
+    threads = int(values.get("num_threads", -1))
+    rnd = random.Random(42)
+    factor = 1.04 if values.get("enable_op_profiling") else 1.0
+    if kind == "cpu":
+        p = float(cfg.get("parallel_fraction") or 0.0)
+        factor *= (1.0 - p) + p / max(1, busy)
+        factor *= 0.85 if values.get("xnnpack_force_fp16") else 1.0
+    mean_us = float(cfg["us"]) if kind == "cpu" else float(cfg.get(kind + "_us") or float(cfg["us"]) * (0.5 if kind == "gpu" else 0.7))
+    real = None
+    if cfg["mode"] == "litert" and kind == "cpu":
+        real = litert_invoke(host_graph, threads, values.get("use_xnnpack", True))
+
+    def invoke() -> float:
+        slow = phone.slowdown() if kind == "cpu" else 1.0  # sampled outside the timed part
+        t0 = time.perf_counter()
+        if real is not None:
+            real()
+            spent = (time.perf_counter() - t0) * factor * slow
+        else:
+            spent = max(0.0, rnd.gauss(mean_us, mean_us * 0.03)) * factor * slow / 1e6
+        left = spent - (time.perf_counter() - t0)
+        if left > 0:
+            time.sleep(left)
+        return (time.perf_counter() - t0) * 1e6
+    return invoke
+
+
+def litert_invoke(host_graph: str, threads: int, use_xnnpack: bool) -> Optional[Callable[[], Any]]:
+    """The host's LiteRT Interpreter on the model, or None (then times are synthetic)."""
+    try:
+        import numpy as np
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        rt = OpResolverType.AUTO if use_xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        it = Interpreter(model_path=host_graph, num_threads=max(threads, 1), experimental_op_resolver_type=rt)
+        it.allocate_tensors()
+        for d in it.get_input_details():
+            it.set_tensor(d["index"], np.random.default_rng(0).random(d["shape"]).astype(d["dtype"]))
+        return it.invoke
+    except Exception as e:  # noqa: BLE001 - fall back to synthetic timings
+        sys.stderr.write("WARN: fake_benchmark_model: litert unavailable (%s); synthetic timings\n" % e)
+        return None
+
+
+def timed_runs(cfg: Dict[str, Any], log: Log, values: Dict[str, Any], phone: Phone, host_graph: str, graph: str,
+               ops: List[Dict[str, Any]], kind: str, node_type: Optional[str], unsupported: tuple) -> int:
+    new = cfg["version"] != "old"
+    size_mb = os.path.getsize(host_graph) / 1e6
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpus = mask_cpus()
+    all_cpus = phone_state.refresh(ROOT)["cpus"] if ROOT else list(range(8))
+    threads = int(values.get("num_threads", -1))
+    busy = len(phone_state.busy_cpus({"threads": threads, "cpus": cpus}, all_cpus)) if all_cpus else 1
     t0 = time.perf_counter()
-    invoke = None
-    n_nodes = 2
-    if mode == "litert":
-        try:
-            rt = (OpResolverType.AUTO if use_xnnpack
-                  else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-            it = Interpreter(model_path=host_graph, num_threads=max(threads, 1),
-                             experimental_op_resolver_type=rt)
-            it.allocate_tensors()
-            for d in it.get_input_details():
-                it.set_tensor(d["index"], np.random.default_rng(0).random(
-                    d["shape"]).astype(d["dtype"]))
-            invoke = it.invoke
-            n_nodes = max(1, len(it._get_ops_details()))
-        except Exception as e:  # fall back to synthetic
-            log("fake_benchmark_model: litert unavailable (%s); synthetic timings" % e, "WARN")
-            mode = "synthetic"
-    if mode == "synthetic":
-        mean_us = float(setting("us", "FAKE_BM_US", "1500"))
-        rnd = random.Random(42)
-
-        def synthetic_invoke():
-            time.sleep(max(0.0, rnd.gauss(mean_us, mean_us * 0.03)) / 1e6)
-        invoke = synthetic_invoke
-    if use_xnnpack:
-        if mode == "synthetic":  # the real LiteRT library prints this line itself
-            log("Created TensorFlow Lite XNNPACK delegate for CPU.", runtime=True)
-        log("Replacing %d out of %d node(s) with delegate (TfLiteXNNPackDelegate) node, "
-            "yielding 1 partitions for subgraph 0." % (n_nodes, n_nodes), "VERBOSE", runtime=True)
-    if fail == "delegate":
-        log("NN API returned error ANEURALNETWORKS_BAD_DATA at line 1068 while adding operation.", "ERROR", runtime=True)
-        log("Restored original execution plan after delegate application failure.", "ERROR", runtime=True)
-        log("Failed to apply NNAPI delegate.", "ERROR")
-        log("Benchmarking failed.", "ERROR")
-        return 1
-    init_us = int((time.perf_counter() - t0) * 1e6)
-    rss_init = maxrss_kb()
-    log("The input model file size (MB): %s" % g(os.path.getsize(host_graph) / 1e6))
-    log("Initialized session in %sms." % g(init_us / 1e3))
-    warm = run_loop(invoke, warmup_runs, warmup_min_secs, max_secs)
-    reg = run_loop(invoke, num_runs, min_secs, max_secs)
-    rss_end = maxrss_kb()
-    log("Inference timings in us: Init: %d, First inference: %d, Warmup (avg): %s, "
-        "Inference (avg): %s" % (init_us, warm.v[0] if warm.v else 0, g(warm.avg()), g(reg.avg())))
-    log("Note: as the benchmark tool itself affects memory footprint, the following is only "
-        "APPROXIMATE to the actual memory footprint of the model at runtime. Take the "
-        "information at your discretion.")
-    log("Memory footprint delta from the start of the tool (MB): init=%s overall=%s"
-        % (g((rss_init - rss0) / 1024.0), g((rss_end - rss0) / 1024.0)))
-    if b(f.get("report_peak_memory_footprint", "false")):
-        log("Overall peak memory footprint (MB) via periodic monitoring: %s" % g(rss_end / 1024.0))
-        log("Memory status at the end of exeution:")
-        log("- VmRSS              : %d MB" % (rss_end // 1024))
+    invoke = make_invoke(cfg, values, host_graph, kind, phone, busy)
+    init_us = int((time.perf_counter() - t0) * 1e6) + int(2000 + 400 * size_mb) * (40 if kind == "gpu" else 1)
+    log.tool("The input model file size (MB): %s" % g(size_mb))
+    log.tool("Initialized session in %sms." % g(init_us / 1e3))
+    dry = bool(values.get("dry_run"))
+    phone.begin(busy if kind == "cpu" else 1, cpus, {"cpu": "cpu", "gpu": "gpu"}.get(kind, "npu"))
+    try:
+        warm = run_loop(log, invoke, 0 if dry else flags.get(values, "warmup_runs"),
+                        -1.0 if dry else flags.get(values, "warmup_min_secs"), flags.get(values, "max_secs"), new)
+        reg = run_loop(log, invoke, 0 if dry else flags.get(values, "num_runs"),
+                       -1.0 if dry else flags.get(values, "min_secs"), flags.get(values, "max_secs"), new)
+    finally:
+        phone.end()
+    rss_end = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    log.tool("Inference timings in us: Init: %d, First inference: %d, Warmup (avg): %s, Inference (avg): %s"
+             % (init_us, warm.v[0] if warm.v else 0, g(warm.avg()), g(reg.avg())))
+    log.tool("Note: as the benchmark tool itself affects memory footprint, the following is only APPROXIMATE to "
+             "the actual memory footprint of the model at runtime. Take the information at your discretion.")
+    grown = max(0, rss_end - rss0) / 1024.0
+    log.tool("Memory footprint delta from the start of the tool (MB): init=%s overall=%s"
+             % (g(1.5 + 2.0 * size_mb + grown * 0.5), g(5.5 + 2.6 * size_mb + grown)))
+    if values.get("report_peak_memory_footprint"):
+        rss_mb = rss_end // 1024
+        log.tool("Overall peak memory footprint (MB) via periodic monitoring: %s" % g(rss_end / 1024.0 + size_mb * 1.3))
+        log.tool("Memory status at the end of exeution:")
+        log.tool("- VmRSS              : %d MB" % (rss_mb + int(size_mb)))
+        log.tool("+ RssAnnon           : %d MB" % rss_mb)
+        log.tool("+ RssFile + RssShmem : %d MB" % int(size_mb))
+    if values.get("enable_op_profiling"):
+        write_profile(log, values, ops, reg.v, init_us, new, kind, node_type, unsupported)
     return 0
+
+
+def write_profile(log: Log, values: Dict[str, Any], ops: List[Dict[str, Any]], run_us: List[int], init_us: int,
+                  new: bool, kind: str, node_type: Optional[str], unsupported: tuple) -> None:
+    """ProfilingListener::OnBenchmarkEnd with the default (stdout) formatter."""
+    width = 40 if new else 24
+    form = "per_op" if new and node_type == "TfLiteXNNPackDelegate" else "delegate_node"
+    rows, totals = prof.rows_for_runs(ops, run_us, form, node_type, unsupported)
+    init_text = prof.init_tables(init_us, width)
+    run_text = prof.render_tables(rows, totals, width)
+    target = values.get("op_profiling_output_file", "")
+    if target:  # written to a file instead of the log
+        path = os.path.join(ROOT, target.lstrip("/")) if ROOT else target
+        with open(path, "w") as fh:
+            fh.write("Profiling Info for Benchmark Initialization:\n%s\n\n" % init_text)
+            fh.write("Operator-wise Profiling Info for Regular Benchmark Runs:\n%s\n\n" % run_text)
+        return
+    log.tool("Profiling Info for Benchmark Initialization:\n%s\n\n" % init_text)
+    log.tool("Operator-wise Profiling Info for Regular Benchmark Runs:\n%s\n\n" % run_text)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """pytest fixtures over the fake phone, for any test folder: in its conftest.py write
-``from fakephone.fixtures import adb_sandbox, fake_phone, make_phone, fake_binary  # noqa: F401``.
+``from fakephone.fixtures import adb_sandbox, fake_phone, make_phone, make_phones, three_phones, fake_binary  # noqa: F401``.
 
 Each test gets a private adb server (own port and HOME); the test process's environment is
 pointed at it, so library code that runs ``adb`` (and subprocesses given ``os.environ``) talk to
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, List
 
 import pytest
 
@@ -46,8 +46,22 @@ def fake_phone(adb_sandbox: AdbSandbox) -> FakePhone:
 
 @pytest.fixture()
 def make_phone(adb_sandbox: AdbSandbox) -> Callable[..., FakePhone]:
-    """Factory: ``make_phone(profile=..., state=..., benchmark_mode=..., connect=...)``, same server."""
+    """Factory: ``make_phone(profile=..., state=..., benchmark_mode=..., connect=..., thermal={...},
+    version=..., gpu=..., nnapi=..., unknown_flags=...)`` (FakePhone.set_benchmark keys), same server."""
     return adb_sandbox.add_phone
+
+
+@pytest.fixture()
+def make_phones(adb_sandbox: AdbSandbox) -> Callable[..., List[FakePhone]]:
+    """Factory: ``make_phones(("sd855", "tensor_g1"), **add_phone_kwargs)``: several phones at once."""
+    return adb_sandbox.add_phones
+
+
+@pytest.fixture()
+def three_phones(adb_sandbox: AdbSandbox) -> List[FakePhone]:
+    """Three connected phones of different SoCs (SD855, Tensor G1, MT6833), synthetic timings,
+    each with its own root, thermal state and process table."""
+    return adb_sandbox.add_phones(("sd855", "tensor_g1", "mt6833"))
 
 
 @pytest.fixture()

@@ -1,4 +1,5 @@
 """Start loopback fake phones and drive them with the REAL adb client, privately per test.
+(FakePhone itself, the per-phone controls, is in phone_api.py.)
 
 Each ``AdbSandbox`` has its own adb server port and HOME (adb keys) and sets
 ``ADB_LOCAL_TRANSPORT_MAX_PORT=0`` (else anything on 5555 shows up as ``emulator-5554``).
@@ -13,7 +14,6 @@ Phones are ``fake_adbd.py`` daemons on free loopback ports with a device root bu
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shlex
 import shutil
@@ -22,14 +22,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
-from fakephone import make_sd855_profile
+from fakephone import make_sd855_profile, phone_state
+from fakephone.phone_api import BENCHMARK_NAMES, FakePhone
 
 HERE = Path(__file__).resolve().parent
 
 PROFILES = sorted(make_sd855_profile.PROFILES)
-BENCHMARK_NAMES = ("benchmark_model", "android_aarch64_benchmark_model", "android_arm_benchmark_model")
+__all__ = ["AdbSandbox", "FakePhone", "adb_sandbox", "fake_phone", "free_port", "adb_binary",
+           "write_fake_benchmark_binary", "PROFILES", "BENCHMARK_NAMES"]
 _ELF_MACHINE = {"arm64-v8a": (2, 0xB7), "armeabi-v7a": (1, 0x28), "x86_64": (2, 0x3E)}
 
 
@@ -66,94 +68,6 @@ def write_fake_benchmark_binary(path: Path, abi: str = "arm64-v8a", executable: 
     return path
 
 
-class FakePhone:
-    """One running fake phone. ``root`` stands for the phone's ``/``."""
-
-    def __init__(self, sandbox: "AdbSandbox", root: Path, port: int, state: str,
-                 proc: subprocess.Popen) -> None:
-        self.sandbox = sandbox
-        self.root = root
-        self.port = port
-        self.state = state
-        self.proc = proc
-        self.serial = f"127.0.0.1:{port}"
-
-    @property
-    def env(self) -> Dict[str, str]:
-        """Environment for anything that should talk to this phone's private adb server."""
-        return dict(self.sandbox.env)
-
-    def _control(self) -> Dict[str, object]:
-        path = self.root / ".fakephone" / "benchmark.json"
-        return json.loads(path.read_text()) if path.exists() else {}
-
-    def _set_control(self, key: str, value: object) -> None:
-        data = self._control()
-        data[key] = value
-        path = self.root / ".fakephone" / "benchmark.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(path)
-
-    @property
-    def benchmark_mode(self) -> str:
-        """``synthetic`` (made-up timings, ``synthetic_us`` mean) or ``litert`` (really runs the model)."""
-        return str(self._control().get("mode", "litert"))
-
-    @benchmark_mode.setter
-    def benchmark_mode(self, mode: str) -> None:
-        if mode not in ("synthetic", "litert"):
-            raise ValueError(f"unknown benchmark mode {mode!r}")
-        self._set_control("mode", mode)
-
-    @property
-    def fail(self) -> Optional[str]:
-        """Failure injected into benchmark_model runs: None, ``missing``, ``crash`` or ``delegate``."""
-        return self._control().get("fail") or None  # type: ignore[return-value]
-
-    @fail.setter
-    def fail(self, mode: Optional[str]) -> None:
-        if mode not in (None, "missing", "crash", "delegate"):
-            raise ValueError(f"unknown failure {mode!r}")
-        self._set_control("fail", mode or "")
-
-    @property
-    def synthetic_us(self) -> float:
-        """Mean inference time of synthetic runs, µs."""
-        return float(self._control().get("us", 1500))
-
-    @synthetic_us.setter
-    def synthetic_us(self, value: float) -> None:
-        self._set_control("us", float(value))
-
-    def host_path(self, device_path: str) -> Path:
-        """Where a device path lives on this computer."""
-        return self.root / device_path.lstrip("/")
-
-    def listdir(self, device_path: str = "/data/local/tmp/ghostedge") -> Optional[List[str]]:
-        """Names in a device folder, or None when the folder does not exist."""
-        path = self.host_path(device_path)
-        return sorted(os.listdir(path)) if path.is_dir() else None
-
-    def last_taskset_mask(self) -> Optional[str]:
-        """The mask the last ``taskset`` on this phone was called with (the fake records, not applies, it)."""
-        path = self.root / ".fakephone" / "last_taskset_mask"
-        return path.read_text().strip() if path.exists() else None
-
-    def vanish(self) -> None:
-        """The phone disappears: the daemon and everything it runs are killed, the socket closes."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-    stop = vanish
-
-
 class AdbSandbox:
     """A private adb server (own port and HOME) and the fake phones connected to it."""
 
@@ -179,10 +93,16 @@ class AdbSandbox:
         return proc
 
     def add_phone(self, profile: str = "sd855", state: str = "device", benchmark_mode: str = "synthetic",
-                  connect: bool = True, synthetic_us: float = 1500, fail: Optional[str] = None) -> FakePhone:
-        """Build a device root, start fake_adbd on a free port and (by default) ``adb connect`` it."""
+                  connect: bool = True, synthetic_us: float = 1500, fail: Optional[str] = None,
+                  thermal: Optional[Dict[str, Any]] = None, **benchmark: Any) -> FakePhone:
+        """Build a device root, start fake_adbd on a free port and (by default) ``adb connect`` it.
+
+        ``benchmark`` takes FakePhone.set_benchmark's keys (version, gpu, nnapi, unknown_flags, ...),
+        ``thermal`` FakePhone.set_thermal's. Each phone has its own root, state and process table.
+        """
         index = len(self.phones)
         root = Path(make_sd855_profile.build(str(self.workdir / f"phone{index}"), profile))
+        phone_state.refresh(str(root))  # /proc/loadavg, /proc/stat and the live files exist from the start
         port_file = self.workdir / f"phone{index}.port"
         shim_cmd = f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE / 'fake_benchmark_model.py'))}"
         cmd = [sys.executable, str(HERE / "fake_adbd.py"), "--port", "0", "--port-file", str(port_file),
@@ -198,15 +118,20 @@ class AdbSandbox:
                 proc.kill()
                 raise RuntimeError(f"fake_adbd did not start: {(self.workdir / f'phone{index}.log').read_text()}")
             time.sleep(0.02)
-        phone = FakePhone(self, root, int(port_file.read_text()), state, proc)
+        phone = FakePhone(self, root, int(port_file.read_text()), state, proc, profile)
         self.phones.append(phone)
-        phone.benchmark_mode = benchmark_mode
-        phone.synthetic_us = synthetic_us
+        phone.set_benchmark(mode=benchmark_mode, us=synthetic_us, **benchmark)
         if fail is not None:  # else $FAKE_BM_FAIL (if any) applies
             phone.fail = fail
+        if thermal:
+            phone.set_thermal(**thermal)
         if connect:
             self.connect(phone)
         return phone
+
+    def add_phones(self, profiles: Sequence[str] = ("sd855", "tensor_g1", "mt6833"), **kwargs: Any) -> List[FakePhone]:
+        """Several connected phones of different SoCs on this server, one per profile."""
+        return [self.add_phone(profile=profile, **kwargs) for profile in profiles]
 
     def connect(self, phone: FakePhone, settle_s: float = 10.0) -> None:
         """``adb connect`` and wait until the server lists the phone in its expected state."""

@@ -17,7 +17,10 @@ Layout created under ROOT (device path = ROOT + path):
   sys/devices/system/cpu/cpuN/topology/{physical_package_id,core_id}
   sys/class/thermal/thermal_zoneN/{type,temp}
   sys/class/power_supply/battery/{temp,capacity,status}
+  system/bin/{ps,kill,pidof,pgrep,pkill,rm}   process tools over phone_tools.py
   data/local/tmp/
+(/proc/loadavg, /proc/stat and the live values of the temperature and scaling_cur_freq files
+are written by phone_state.py as the phone runs.)
 Other layouts (to check that nothing assumes SD855's cores): --profile tensor_g1 (4+2+2,
 prime pair at cpu6-7), mt6833 (6 little + 2 big at cpu6-7), mt6737 (one cluster of 4,
 armeabi-v7a). Their values are typed from public spec sheets, rounded.
@@ -28,6 +31,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
+import sys
 from typing import List, Tuple
 
 PROPS = {
@@ -88,6 +93,7 @@ if [ $(( 0x$1 & 0x__FULL_MASK__ )) -eq 0 ]; then
   echo "taskset: sched_setaffinity: Invalid argument" >&2; exit 1
 fi
 mkdir -p "$FAKE_ADBD_ROOT/.fakephone" && echo "$1" > "$FAKE_ADBD_ROOT/.fakephone/last_taskset_mask"
+export FAKEPHONE_TASKSET_MASK="$1"
 shift
 exec "$@"
 '''
@@ -116,6 +122,17 @@ fi
 echo "Can't find service: $1" >&2
 exit 1
 '''
+
+
+# process tools (toybox forms, see phone_tools.py): they see and signal only the phone's processes
+TOOLS = ("ps", "kill", "pidof", "pgrep", "pkill", "rm")
+
+
+def tool_script(name: str) -> str:
+    """ROOT/system/bin/NAME: runs phone_tools.py NAME with this Python."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return '#!/bin/sh\nexec %s %s %s "$@"\n' % (shlex.quote(sys.executable),
+                                                shlex.quote(os.path.join(here, "phone_tools.py")), name)
 
 
 def w(root: str, rel: str, text: str, mode: int = 0o644) -> None:
@@ -203,6 +220,8 @@ def build(root: str, profile: str = "sd855") -> str:
     for name, body in (("getprop", GETPROP), ("taskset", taskset_script(ncpu)),
                        ("dumpsys", DUMPSYS), ("nproc", "#!/bin/sh\necho %d\n" % ncpu)):
         w(root, "system/bin/" + name, body, 0o755)
+    for name in TOOLS:
+        w(root, "system/bin/" + name, tool_script(name), 0o755)
     w(root, "proc/cpuinfo", cpuinfo(clusters, hardware))
     base = "sys/devices/system/cpu/"
     for f in ("possible", "present", "online"):

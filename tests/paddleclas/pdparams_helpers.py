@@ -10,7 +10,7 @@ from typing import Any, Dict
 import numpy as np
 
 from ghostedge.models.paddle_ghostnet import paddle_param_name, paddle_structured_name
-from ghostedge.models.pdparams import NAME_TABLE_KEY
+from ghostedge.models.paddle_pickle import NAME_TABLE_KEY
 
 
 def paddle_arrays(model: Any) -> Dict[str, np.ndarray]:

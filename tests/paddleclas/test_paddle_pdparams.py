@@ -11,10 +11,10 @@ import torch
 
 from ghostedge.errors import DownloadError, ModelError, WeightsError
 from ghostedge.models import hub
-from ghostedge.models.pdparams import (PADDLE_SOURCES, is_paddle_weights, load_named_or_file,
-                                       paddle_inference_error, read_pdparams, source_rows)
+from ghostedge.models.paddle_pickle import paddle_inference_error, read_pdparams
+from ghostedge.models.pdparams import PADDLE_SOURCES, is_paddle_weights, load_named_or_file, source_rows
 from ghostedge.models.registry import get_spec
-from pdparams_helpers import paddle_arrays, random_paddle_model, write_pdparams
+from paddleclas.pdparams_helpers import paddle_arrays, random_paddle_model, write_pdparams  # tests/ on path
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +271,7 @@ def test_named_source_downloads_once_and_records_its_hash(tmp_path, monkeypatch,
         with caplog.at_level("WARNING", logger="ghostedge.models.pdparams"):
             _, first = load_named_or_file("paddle:GhostNet_x0_5", spec, tmp_path / "cache")
         assert "publishes no SHA-256" in caplog.text and first["sha256"] in caplog.text
-        from ghostedge._io import sha256_file
+        from ghostedge.fileio import sha256_file
 
         assert first["sha256"] == sha256_file(served / "GhostNet_x0_5_pretrained.pdparams")
         (served / "GhostNet_x0_5_pretrained.pdparams").unlink()        # server no longer has it

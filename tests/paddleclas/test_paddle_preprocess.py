@@ -47,6 +47,28 @@ def load_like_torchvision(arr):
     return resize_crop(Image.fromarray(arr), PRESETS["torchvision"])
 
 
+def test_cv2_linear_resize_is_the_same_on_every_simd_path(photos):
+    """cv2.resize INTER_LINEAR on uint8 is fixed-point integer arithmetic (11-bit coefficients) on
+    every dispatch path, and OpenCV does not hand it to IPP: the dispatched AVX2/AVX-512 code and the
+    baseline (SSE2/SSE3) code give the same pixels. So "paddle" crops do not depend on the CPU, and
+    the bit-for-bit crop check in test_paddle_parity.py holds on any x86-64."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    images = [np.asarray(load_rgb(p)) for p in photos] + [
+        rng.integers(0, 256, (517, 389, 3), dtype=np.uint8), _gradient(300, 1001)]
+    assert cv2.useOptimized()
+    try:
+        dispatched = [_paddle_resize_crop(a, 256, 224) for a in images]
+        cv2.setUseOptimized(False)                    # baseline code only, whatever the CPU has
+        assert not cv2.checkHardwareSupport(11)       # CV_CPU_AVX2 is now reported absent
+        baseline = [_paddle_resize_crop(a, 256, 224) for a in images]
+    finally:
+        cv2.setUseOptimized(True)
+    for a, b in zip(dispatched, baseline):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_crop_larger_than_resized_image_is_a_data_error():
     with pytest.raises(DataError, match="smaller than the 300x300 crop"):
         _paddle_resize_crop(_gradient(100, 150), 256, 300)
