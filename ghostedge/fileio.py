@@ -86,6 +86,17 @@ def check_output_path(path: PathLike, force: bool = False) -> Path:
     return path
 
 
+def is_all_zero(path: PathLike, chunk: int = 1 << 20) -> bool:
+    """Whether a non-empty file holds only zero bytes (a preallocated or failed download)."""
+    seen = False
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            seen = True
+            if block.count(0) != len(block):
+                return False
+    return seen
+
+
 def _mb(n: float) -> str:
     return f"{n / 1e6:,.1f} MB"
 

@@ -12,13 +12,14 @@ import re
 import shlex
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Mapping, Optional, Sequence, Union
+from typing import Callable, List, Mapping, Optional, Sequence, Union
 
 from ghostedge.android_runner.errors import (
-    NOT_FOUND_FIX, OFFLINE_FIX, UNAUTHORIZED_FIX, AdbMissingError, AdbTimeoutError,
+    NOT_FOUND_FIX, OFFLINE_FIX, UNAUTHORIZED_FIX, AdbInterrupted, AdbMissingError, AdbTimeoutError,
     DeviceNotFoundError, DeviceOfflineError, DeviceUnauthorizedError, DeviceVanishedError,
     VANISHED_FIX)
 from ghostedge.errors import AdbError
@@ -117,6 +118,9 @@ class Adb:
         self.adb_path = find_adb(adb_path)
         self.default_timeout = default_timeout
         self.env = dict(env) if env is not None else None
+        self._lock = threading.Lock()
+        self._current: Optional[subprocess.Popen] = None
+        self._stopping = False
 
     def __repr__(self) -> str:
         return f"Adb(serial={self.serial!r}, adb_path={self.adb_path!r})"
@@ -125,7 +129,42 @@ class Adb:
             check: bool = True) -> AdbResult:
         """Run ``adb -s SERIAL ARGS...``; raise a typed error on failure when ``check``."""
         cmd = [self.adb_path, "-s", self.serial, *[str(a) for a in args]]
-        return run_adb(cmd, self.default_timeout if timeout is None else timeout, check, self.serial, self.env)
+        if self._stopping:
+            raise AdbInterrupted(self.serial)
+        try:
+            result = run_adb(cmd, self.default_timeout if timeout is None else timeout, check, self.serial,
+                             self.env, track=self._track)
+        except Exception:
+            if self._stopping:   # killed by interrupt(): not a device failure
+                raise AdbInterrupted(self.serial) from None
+            raise
+        if self._stopping:
+            raise AdbInterrupted(self.serial)
+        return result
+
+    def _track(self, proc: Optional[subprocess.Popen]) -> None:
+        with self._lock:
+            self._current = proc
+            if proc is not None and self._stopping:
+                proc.kill()
+
+    def interrupt(self) -> None:
+        """Stop now (from another thread): kill the adb command running for this device and refuse
+        new ones (``AdbInterrupted``) until ``resume()``. What runs on the phone is not stopped by
+        this: that is the caller's cleanup (``android_runner.remote.kill_started``)."""
+        with self._lock:
+            self._stopping = True
+            if self._current is not None and self._current.poll() is None:
+                self._current.kill()
+
+    def resume(self) -> None:
+        """Accept commands again after ``interrupt()`` (for cleanup)."""
+        with self._lock:
+            self._stopping = False
+
+    @property
+    def interrupted(self) -> bool:
+        return self._stopping
 
     def shell(self, argv: Sequence[str], timeout: Optional[float] = None,
               check: bool = True) -> AdbResult:
@@ -161,27 +200,44 @@ class Adb:
 
 
 def run_adb(cmd: List[str], timeout: float, check: bool = True, serial: Optional[str] = None,
-            env: Optional[Mapping[str, str]] = None) -> AdbResult:
-    """Run one adb command line (argv list, no shell) and map its failures to typed errors."""
-    if not timeout or timeout <= 0:
+            env: Optional[Mapping[str, str]] = None,
+            track: Optional[Callable[[Optional[subprocess.Popen]], None]] = None) -> AdbResult:
+    """Run one adb command line (argv list, no shell) and map its failures to typed errors.
+    ``track`` is told the child process while it runs (and None after), so that another thread
+    can kill it; the child is always gone when this returns or raises (also on Ctrl-C)."""
+    if not timeout or not timeout > 0:
         raise ValueError(f"adb timeout must be a positive number of seconds, not {timeout!r}")
     start = time.monotonic()
     log.debug("adb: %s", " ".join(shlex.quote(c) for c in cmd))
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                              env=dict(env) if env is not None else None)
+        child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 stdin=subprocess.DEVNULL, env=dict(env) if env is not None else None)
     except FileNotFoundError as exc:
         raise AdbMissingError(f"Cannot run {cmd[0]}", str(exc), ADB_INSTALL_FIX) from exc
     except PermissionError as exc:
         raise AdbMissingError(f"Cannot run {cmd[0]}", "it is not executable", ADB_INSTALL_FIX) from exc
-    except subprocess.TimeoutExpired as exc:
-        out = _text(exc.stdout)
-        err = _text(exc.stderr)
+    if track:
+        track(child)
+    try:
+        stdout, stderr = child.communicate(timeout=timeout)
+        proc = subprocess.CompletedProcess(cmd, child.returncode, stdout, stderr)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        out_b, err_b = child.communicate()
+        out = _text(out_b)
+        err = _text(err_b)
         raise AdbTimeoutError(cmd, out, err, None, serial,
                               what=f"adb command timed out after {timeout:g} s: {' '.join(cmd[1:])}",
                               why="the device did not answer in time (busy, asleep or disconnected)",
                               fix="Check `adb devices`, wake and unlock the phone, or raise the "
-                                  "timeout") from exc
+                                  "timeout") from None
+    except BaseException:
+        child.kill()
+        child.wait()
+        raise
+    finally:
+        if track:
+            track(None)
     result = AdbResult(_text(proc.stdout), _text(proc.stderr), proc.returncode, list(cmd),
                        time.monotonic() - start)
     log.debug("adb rc=%d in %.3f s", result.returncode, result.seconds)

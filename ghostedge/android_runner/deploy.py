@@ -7,10 +7,11 @@ import re
 import shlex
 from pathlib import Path
 from types import TracebackType
-from typing import Dict, List, Optional, Type
+from typing import Dict, List, Optional, Sequence, Type
 
 from ghostedge.fileio import sha256_file
 from ghostedge.android_runner.adb import Adb
+from ghostedge.android_runner.remote import kill_started, list_folder
 from ghostedge.errors import DeviceError, GhostEdgeError, UsageError
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,11 @@ def _safe_name(name: str) -> str:
 
 class Deployment:
     """Files ghostedge put on the phone. Use as a context manager: on exit (also after an
-    exception or Ctrl-C) everything it pushed is removed, unless ``keep``.
+    exception or Ctrl-C) what runs from its folder is killed and everything in ghostedge's folder
+    is removed (only what it pushed, in a folder of the caller's), unless ``keep``.
 
     ``push`` skips the transfer when the device already has a file with the same SHA-256.
+    ``sweep`` removes what earlier sessions left in ghostedge's folder (``removed`` says what).
     """
 
     def __init__(self, adb: Adb, remote_dir: str = DEFAULT_REMOTE_DIR, keep: bool = False) -> None:
@@ -46,6 +49,8 @@ class Deployment:
         self.extra: List[str] = []
         self.transferred: List[str] = []
         self.skipped: List[str] = []
+        self.removed: Dict[str, Optional[int]] = {}   # earlier sessions' leftovers: name -> bytes
+        self.killed: List[int] = []                    # their processes still running
         self._created_dir = False
         self._ready = False
 
@@ -74,6 +79,28 @@ class Deployment:
                               "mkdir printed nothing", "Check free space on the phone and the folder's permissions")
         self._created_dir = "MADE" in out
         self._ready = True
+
+    @property
+    def owns_folder(self) -> bool:
+        """ghostedge's own folder (by its location), or one this deployment created."""
+        return self._created_dir or self.remote_dir == DEFAULT_REMOTE_DIR
+
+    def sweep(self, keep_names: Sequence[str] = ()) -> Dict[str, Optional[int]]:
+        """Kill what still runs from ghostedge's folder (a vanished session's benchmark_model) and
+        remove every entry but ``keep_names`` (files about to be pushed: an identical one is kept
+        and not sent again). Only in a folder ghostedge owns; returns {name: bytes} removed."""
+        self.prepare()
+        if not self.owns_folder or self._created_dir:
+            return {}
+        self.killed = kill_started(self.adb, self.remote_dir)
+        stale = {n: size for n, size in list_folder(self.adb, self.remote_dir).items() if n not in keep_names}
+        if stale:
+            paths = [posixpath.join(self.remote_dir, n) for n in sorted(stale)]
+            self.adb.shell(["rm", "-rf", *paths], timeout=60, check=False)
+            self.removed.update(stale)
+            log.warning("removed what earlier sessions left in %s on %s: %s", self.remote_dir,
+                        self.adb.serial, describe_removed(stale))
+        return stale
 
     def remote_path(self, local: Path) -> str:
         """The device path a local file is pushed to (its name, made unique within this deployment)."""
@@ -116,14 +143,28 @@ class Deployment:
         return remote
 
     def cleanup(self) -> None:
-        """Remove everything this deployment put on the phone (and the folder if it is then empty)."""
-        if self.keep or not self._ready:
+        """Kill what still runs from the folder (benchmark_model after a host-side timeout or
+        Ctrl-C), then remove ghostedge's folder whole (in a folder of the caller's: what this
+        deployment put there, and the folder if it is then empty)."""
+        if not self._ready:
             return
-        paths = list(self.pushed) + self.extra
-        if paths:
-            self.adb.shell(["rm", "-f", *paths], timeout=60, check=False)
-        if self._created_dir or self.remote_dir == DEFAULT_REMOTE_DIR:
+        kill_started(self.adb, self.remote_dir)
+        if self.keep:
+            return
+        if self.owns_folder:
+            self.adb.shell(["rm", "-rf", self.remote_dir], timeout=60, check=False)
+        else:
+            paths = list(self.pushed) + self.extra
+            if paths:
+                self.adb.shell(["rm", "-f", *paths], timeout=60, check=False)
             self.adb.shell(["rmdir", self.remote_dir], timeout=30, check=False)
         self.pushed.clear()
         self.extra.clear()
         self._ready = False
+
+
+def describe_removed(entries: Dict[str, Optional[int]]) -> str:
+    """``a.tflite (20.1 MB), benchmark_model (8.3 MB)``."""
+    def size(n: Optional[int]) -> str:
+        return "size unknown" if n is None else f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n} bytes"
+    return ", ".join(f"{name} ({size(n)})" for name, n in sorted(entries.items()))

@@ -6,7 +6,7 @@ import os
 import re
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ghostedge.android_runner.adb import find_adb, run_adb
 from ghostedge.android_runner.errors import (
@@ -168,3 +168,52 @@ def _wait_listed(serial: str, adb_path: Optional[str], env: Optional[Mapping[str
         if (match and match[0].state not in ("connecting", "authorizing")) or time.monotonic() > deadline:
             return match
         time.sleep(0.2)
+
+
+@dataclass
+class DeviceChoice:
+    """What ``--device`` named: the serials to use, and those named but not usable (with why)."""
+
+    serials: List[str]
+    unusable: List[Tuple[str, DeviceError]]
+    skipped: List[str]   # --device all: listed devices not in state 'device', one line each
+
+
+def resolve_serials(requested: Sequence[str], adb_path: Optional[str] = None,
+                    env: Optional[Mapping[str, str]] = None) -> DeviceChoice:
+    """``--device S1 S2 ...`` or ``--device all`` (every device in state ``device``; the others are
+    skipped and said so). Named devices that cannot be used are returned with their error, so
+    the others can run; an error is raised only when none can."""
+    from ghostedge.errors import UsageError
+
+    names = [str(r).strip() for r in requested if str(r).strip()]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"--device names {twice[0]} twice", "each device runs the plan once",
+                         "List each serial once")
+    if "all" in names:
+        if len(names) > 1:
+            raise UsageError("--device all cannot be combined with serials",
+                             "'all' already means every ready device", "Use --device all, or list serials")
+        entries = list_devices(adb_path, env)
+        ready = [e.serial for e in entries if e.state == "device"]
+        skipped = [f"{e.serial} is {e.state}: skipped" for e in entries if e.state != "device"]
+        if not ready:
+            listed = _describe(entries) if entries else "none"
+            raise AmbiguousDeviceError("No ready device for --device all",
+                                       f"adb lists: {listed}",
+                                       "Plug in a phone with USB debugging enabled and accept its prompt "
+                                       "(or `adb connect HOST:PORT`), then check `ghostedge devices`")
+        return DeviceChoice(ready, [], skipped)
+    serials: List[str] = []
+    unusable: List[Tuple[str, DeviceError]] = []
+    for name in names or [None]:  # type: ignore[list-item]
+        try:
+            serials.append(resolve_serial(name, adb_path, env))
+        except DeviceError as exc:
+            if len(names) <= 1:
+                raise
+            unusable.append((name, exc))
+    if not serials:
+        raise unusable[0][1]
+    return DeviceChoice(serials, unusable, [])

@@ -1,7 +1,7 @@
 """Device errors of the adb transport, each one saying what to do (subclasses of ghostedge.errors)."""
 from __future__ import annotations
 
-from ghostedge.errors import AdbError, DeviceError
+from ghostedge.errors import AdbError, BenchmarkError, DeviceError
 
 
 class AdbMissingError(DeviceError):
@@ -41,3 +41,23 @@ NOT_FOUND_FIX = ("Check `ghostedge devices` (or `adb devices -l`) for the serial
                  "with USB debugging enabled, or `adb connect HOST:PORT` for a network device")
 VANISHED_FIX = ("Reconnect the phone (check the cable, that it did not reboot or sleep), "
                 "then rerun; results measured before it vanished are kept")
+
+
+class AdbInterrupted(KeyboardInterrupt):
+    """An adb command stopped because ghostedge is being interrupted (Ctrl-C, SIGTERM, SIGHUP):
+    not a device failure; cleanup follows (``Adb.resume()``)."""
+
+    def __init__(self, serial: str = "") -> None:
+        super().__init__(f"adb commands for '{serial}' interrupted")
+        self.serial = serial
+
+
+class CellFailure(BenchmarkError):
+    """One benchmark cell cannot be measured on this phone (a delegate that fails to apply, a flag
+    the phone's benchmark_model does not know) while the phone itself is fine: the cell is marked
+    with ``reason`` and the session goes on."""
+
+    def __init__(self, what: str, why: str = "", fix: str = "", reason: str = "", kind: str = "delegate") -> None:
+        super().__init__(what, why, fix)
+        self.reason = reason or why or what
+        self.kind = kind

@@ -18,7 +18,8 @@ FACTS_SCRIPT = (
     f"getprop; echo {_SEP}; "
     "grep -H . /sys/devices/system/cpu/cpu[0-9]*/cpufreq/cpuinfo_max_freq 2>/dev/null; "
     f"echo {_SEP}; grep -m1 -i '^hardware' /proc/cpuinfo 2>/dev/null; "
-    f"echo {_SEP}; cat /sys/devices/system/cpu/possible 2>/dev/null; true")
+    f"echo {_SEP}; cat /sys/devices/system/cpu/possible 2>/dev/null; "
+    f"echo {_SEP}; grep -H . /sys/devices/system/cpu/cpu[0-9]*/cpufreq/cpuinfo_min_freq 2>/dev/null; true")
 TEMPS_SCRIPT = (
     "t=$(cat /sys/class/power_supply/battery/temp 2>/dev/null); "
     "if [ -n \"$t\" ]; then echo \"battery=$t\"; "
@@ -50,6 +51,7 @@ class DeviceFacts:
     sdk: Optional[int] = None
     release: str = ""
     cpu_max_khz: Dict[int, int] = field(default_factory=dict)
+    cpu_min_khz: Dict[int, int] = field(default_factory=dict)
     clusters: List[Dict[str, Any]] = field(default_factory=list)
     is_sd855: bool = False
 
@@ -70,6 +72,7 @@ class DeviceFacts:
     def to_dict(self) -> Dict[str, Any]:
         data = asdict(self)
         data["cpu_max_khz"] = {str(k): v for k, v in self.cpu_max_khz.items()}
+        data["cpu_min_khz"] = {str(k): v for k, v in self.cpu_min_khz.items()}
         data["soc"] = self.soc
         return data
 
@@ -79,10 +82,10 @@ def parse_getprop(text: str) -> Dict[str, str]:
     return dict(re.findall(r"^\[([^\]]+)\]:\s*\[(.*)\]\s*$", text, re.M))
 
 
-def parse_max_freqs(text: str) -> Dict[int, int]:
-    """``grep -H`` lines ``.../cpuN/cpufreq/cpuinfo_max_freq:KHZ`` → {cpu: kHz}."""
+def parse_max_freqs(text: str, which: str = "max") -> Dict[int, int]:
+    """``grep -H`` lines ``.../cpuN/cpufreq/cpuinfo_max_freq:KHZ`` (or ``_min_``) → {cpu: kHz}."""
     freqs: Dict[int, int] = {}
-    for cpu, khz in re.findall(r"/cpu(\d+)/cpufreq/cpuinfo_max_freq:\s*(\d+)", text):
+    for cpu, khz in re.findall(rf"/cpu(\d+)/cpufreq/cpuinfo_{which}_freq:\s*(\d+)", text):
         freqs[int(cpu)] = int(khz)
     return freqs
 
@@ -98,7 +101,7 @@ def clusters_from_freqs(freqs: Dict[int, int]) -> List[Dict[str, Any]]:
 def read_device_facts(adb: Adb) -> DeviceFacts:
     """getprop + per-core max frequencies + /proc/cpuinfo Hardware, in one adb round trip."""
     text = adb.shell_script(FACTS_SCRIPT, timeout=30).stdout
-    sections = text.split(_SEP) + ["", "", "", ""]
+    sections = text.split(_SEP) + ["", "", "", "", ""]
     props = parse_getprop(sections[0])
     freqs = parse_max_freqs(sections[1])
     hardware_line = sections[2].strip().split(":", 1)
@@ -126,6 +129,7 @@ def read_device_facts(adb: Adb) -> DeviceFacts:
         sdk=int(sdk) if sdk.isdigit() else None,
         release=props.get("ro.build.version.release", ""),
         cpu_max_khz=freqs,
+        cpu_min_khz=parse_max_freqs(sections[4], "min"),
         clusters=clusters_from_freqs(freqs),
     )
     socs = (facts.soc_model.upper(), facts.cpuinfo_hardware.upper(), facts.hardware.upper())

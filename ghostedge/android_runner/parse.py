@@ -122,6 +122,7 @@ class BenchmarkOutput:
     delegates: List[DelegateInfo] = field(default_factory=list)
     delegate_failure: Optional[DelegateFailure] = None
     has_op_profile: bool = False
+    samples: List[Dict[str, Any]] = field(default_factory=list)   # the phone while it ran (remote.py)
 
     @property
     def median_us(self) -> Optional[float]:

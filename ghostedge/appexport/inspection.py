@@ -62,8 +62,13 @@ def check_not_checkpoint(path: Path, takes: str, fix: str) -> None:
     ``Pass --model {name} --weights {weights}``."""
     if path.suffix.lower() not in CHECKPOINT_SUFFIXES or not path.is_file() or _is_tflite(path):
         return
+    from ghostedge.models.checkpoints import looks_like_checkpoint
     from ghostedge.models.registry import MODEL_SPECS
 
+    if not looks_like_checkpoint(path):
+        raise ModelError(f"{path} is not a model file", f"it is named like a checkpoint ({path.suffix}) but "
+                         "holds neither a checkpoint nor a .tflite/.onnx model (damaged or another kind "
+                         "of file)", "Pass a .tflite or .onnx model (ghostedge convert writes them)")
     guess = guess_registry_name(path)
     text = fix.format(name=guess or "ghostnet_100", weights=path)
     if guess is None:

@@ -123,9 +123,10 @@ def summary_text(result: Any) -> str:
             cos = f"cos {fid['logit_cosine_min']:.6f}"
         else:  # quantized probabilities: compared in probability space (see verify.fidelity)
             cos = f"prob cos {fid.get('prob_cosine_min', 0.0):.4f}"
+        top1 = ("constant output (does not classify)" if fid.get("constant_output")
+                else f"top-1 {fid['top1_agreement']:.0%}")
         line = (f"  {Path(path).name:<28} {rep['size_mb']:7.2f} MB  {_ops_text(rep.get('ops', {}))}  "
-                f"vs torch: max|dp| {fid['prob_max_abs_diff']:.2g}, {cos}, "
-                f"top-1 {fid['top1_agreement']:.0%}")
+                f"vs torch: max|dp| {fid['prob_max_abs_diff']:.2g}, {cos}, {top1}")
         lines.append(line)
         if kind == "int8":
             f8 = rep.get("fidelity_vs_fp32") or {}

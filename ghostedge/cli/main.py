@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import logging
 import os
@@ -33,6 +34,7 @@ Run `ghostedge COMMAND --help` for a command's options. Errors are one line on s
 non-zero exit code; --debug shows the traceback.
 """
 
+_USER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG, errno.EROFS, errno.EACCES, errno.EPERM}
 COMMANDS = ["models", "convert", "eval", "predict", "inspect", "check", "devices", "bench", "report"]
 
 
@@ -150,6 +152,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        if exc.errno not in _USER_ERRNOS:
+            return _unexpected(exc, args.debug)
+        from ghostedge.fileio import os_error
+
+        err = os_error(exc, "Cannot read or write a file", exc.filename or ".")
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {err.one_line()}", file=sys.stderr)
+        return err.exit_code
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
         name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
@@ -159,8 +171,12 @@ def main(argv: Optional[List[str]] = None) -> int:
               file=sys.stderr)
         return 128 + int(signum)
     except Exception as exc:  # noqa: BLE001 - last line of defence for the one-line contract
-        if args.debug:
-            traceback.print_exc()
-        print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback, "
-              "and report it)", file=sys.stderr)
-        return 1
+        return _unexpected(exc, args.debug)
+
+
+def _unexpected(exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback, "
+          "and report it)", file=sys.stderr)
+    return 1

@@ -99,11 +99,26 @@ def finish_tflite(kind: str, raw_bytes: bytes, job: ArtifactJob, *, input_dtype:
 
     figures = write_verified(model_bytes, dest, verify)
     job.write_seconds[f"{kind}_write_verify"] = time.perf_counter() - start
+    extra["op_parts"] = describe_parts(dest, job)
     report = build_report(kind=kind, path=dest, name=job.name, facts=tflite_facts(dest), fidelity=figures,
                           preprocessing=job.preprocessing, image_size=job.image_size, bare=job.bare,
                           source_info=job.source_info, has_metadata=True, sections=extra)
     log.info("wrote %s (%.2f MB), verified", dest, (report.size_bytes or 0) / 1e6)
     return dest, report
+
+
+def describe_parts(path: Path, job: ArtifactJob) -> Optional[Dict[str, Any]]:
+    """The GhostNet part and MACs of every operator (report section ``op_parts``, read by
+    ``ghostedge bench --op-profile``); None, with a warning, where the graph cannot be labeled."""
+    from ghostedge.convert.op_parts import op_parts_section
+
+    onnx = job.names.model("onnx")
+    try:
+        return op_parts_section(path, onnx if onnx.is_file() else None)
+    except Exception as exc:  # noqa: BLE001 - a description, not a check: never fail the conversion on it
+        log.warning("could not label the operators of %s by GhostNet part (%s); bench --op-profile "
+                    "will profile it by operator type", path.name, exc)
+        return None
 
 
 def finish_onnx(onnx_tmp: Path, job: ArtifactJob) -> tuple[Path, ModelReport]:

@@ -24,6 +24,10 @@ def check_outputs(names: ArtifactNames, fp16: bool, int8: bool, force: bool) -> 
     (``os.access`` says yes to root on /proc, for example). A folder created only for the probe is
     removed again, so a command that fails before writing a file leaves nothing behind."""
     output_dir = names.output_dir
+    planned = names.planned(fp16, int8)
+    for kind, path in planned.items():
+        for target in (path, names.report(kind)):
+            _check_name_length(target)
     if output_dir.exists() and not output_dir.is_dir():
         raise UsageError(f"Output {output_dir} is a file", "--output must be a folder",
                          "Choose another --output folder")
@@ -36,10 +40,6 @@ def check_outputs(names: ArtifactNames, fp16: bool, int8: bool, force: bool) -> 
     if not os.access(probe, os.W_OK | os.X_OK):
         raise GhostEdgeError(f"Output folder {output_dir} is not writable",
                              f"permission denied on {probe}", "Choose a writable --output folder")
-    planned = names.planned(fp16, int8)
-    for kind, path in planned.items():
-        for target in (path, names.report(kind)):
-            _check_name_length(target)
     probe_output_folder(output_dir)
     if output_dir.is_dir():
         for kind, path in planned.items():
@@ -50,16 +50,17 @@ def check_outputs(names: ArtifactNames, fp16: bool, int8: bool, force: bool) -> 
 
 def _check_name_length(path: Path) -> None:
     """A file name longer than the file system allows is a usage error, found before any work."""
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    try:
-        limit = os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = 255
+    limit = 255
+    for folder in path.absolute().parents:   # the nearest folder that exists tells its file system's limit
+        try:
+            limit = os.pathconf(folder, "PC_NAME_MAX")
+            break
+        except (OSError, ValueError):
+            continue
     for part in path.parts:
         if len(os.fsencode(part)) > limit:
-            raise UsageError(f"Output name {part[:40]}... is too long",
+            raise UsageError(f"Output name {part[:40]}... is too long" if len(part) > 40 else
+                             f"Output name {part} is too long",
                              f"{len(os.fsencode(part))} bytes; the file system allows {limit} per name",
                              "Choose a shorter --model name or --output folder")
 

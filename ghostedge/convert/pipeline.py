@@ -93,6 +93,7 @@ def convert_torch_model(model: Any, *, name: str, output_dir: Path, preprocessin
     num_classes = output_classes(model, image_size)
     labels = (default_labels(num_classes) if labels is None
               else validate_labels(labels, num_classes, "labels", MetadataError))
+    _check_space(model, names.output_dir, fp16, int8 is not None)
     images = list(verify_images) if verify_images else bundled_photos()
     module = build_export_module(model, preprocessing, bare=bare)
     inputs = verification_inputs(images, preprocessing, image_size, bare)
@@ -114,6 +115,18 @@ def convert_torch_model(model: Any, *, name: str, output_dir: Path, preprocessin
     result.durations_s["total"] = time.perf_counter() - started
     _write_reports(result, job)
     return result
+
+
+def _check_space(model: Any, output_dir: Path, fp16: bool, int8: bool) -> None:
+    """Refuse to start when the output folder (or the temporary folder onnx2tf works in) cannot
+    hold what this conversion writes: the .onnx and FP32 files take about 4 bytes per parameter,
+    FP16 2, INT8 1; onnx2tf's working copies (SavedModel, its own .tflite files) about 4 times that."""
+    from ghostedge.fileio import check_free_space
+
+    weights = 4 * sum(int(p.numel()) for p in model.parameters())
+    needed = int(weights * (2 + 0.5 * fp16 + 0.25 * int8) * 1.1) + (1 << 20)
+    check_free_space(output_dir, needed, "the converted models")
+    check_free_space(tempfile.gettempdir(), 4 * weights + (16 << 20), "onnx2tf's working files")
 
 
 def _convert_steps(result: ConversionResult, job: Any, module: Any, fp16: bool,

@@ -103,11 +103,13 @@ def fidelity(reference: np.ndarray, candidate: np.ndarray, bare: bool,
         "top5_agreement": float(np.mean(overlap)),
     }
     if quantized_probabilities and not bare:
-        # tied quantized maxima: the reference's top-1 agrees when it is among them (as in
-        # ghostedge.quantize.fidelity.output_agreement)
-        rows = np.arange(len(cand_p))
-        tied_hit = cand_p[rows, top5_ref[:, 0]] >= cand_p.max(axis=-1)
-        common["top1_agreement"] = float(np.mean(tied_hit))
+        # tied quantized maxima: the one tie rule of ghostedge.quantize.fidelity (the reference's
+        # top-1 agrees when it is among at most 5 tied maxima; a constant output never agrees)
+        from ghostedge.quantize.fidelity import output_agreement
+
+        agreement = output_agreement(ref_p, cand_p)
+        common["top1_agreement"] = agreement["top1_agreement"]
+        common["constant_output"] = agreement["constant_output"]
         pcos = _row_cosine(ref_p, cand_p)
         return {**common, "prob_cosine_min": float(pcos.min()), "prob_cosine_mean": float(pcos.mean()),
                 "comparison_space": "probabilities (quantized probability output; logit-space "

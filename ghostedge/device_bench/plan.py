@@ -1,4 +1,5 @@
-"""What a benchmark measures: models × threads × repeats, interleaved so thermal drift spreads."""
+"""What a benchmark measures: models × delegates × threads × repeats, interleaved so thermal drift
+spreads over every cell."""
 from __future__ import annotations
 
 import logging
@@ -7,8 +8,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from ghostedge.fileio import sha256_file
+from ghostedge.device_bench.options import MAX_SECS
 from ghostedge.errors import UsageError
+from ghostedge.fileio import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +20,6 @@ DEFAULT_WARMUP_RUNS = 10   # PaddleClas's benchmark.sh used 10 warm-up runs
 DEFAULT_NUM_RUNS = 50      # benchmark_model's own default
 DEFAULT_MIN_SECS = 1.0     # benchmark_model: keep running until num_runs AND min_secs are reached
 DEFAULT_WARMUP_MIN_SECS = 0.5
-MAX_SECS = 150.0           # benchmark_model: stop starting new runs after this
 
 
 @dataclass(frozen=True)
@@ -108,17 +109,30 @@ def disambiguate(models: Sequence[BenchModel]) -> List[BenchModel]:
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """One invocation of the benchmark: a (model, threads) cell in repeat ``repeat``."""
+    """One invocation of the benchmark: a (model, delegate, threads) cell in repeat ``repeat``."""
 
     index: int
     repeat: int
     model: BenchModel
     threads: int
+    delegate: str = "cpu"
+
+    @property
+    def cell(self) -> str:
+        return cell_key(self.delegate, self.threads)
+
+
+def cell_key(delegate: str, threads: int) -> str:
+    """Column key: the thread count for the CPU (``"4"``, as summary.json always had), else the
+    delegate's name (``"gpu"``): the thread axis applies to the CPU only."""
+    return str(int(threads)) if delegate == "cpu" else delegate
 
 
 @dataclass
 class BenchPlan:
-    """Models × threads × repeats with warm-up/run counts and the optional cool-down."""
+    """Models × delegates × threads × repeats, with warm-up/run counts, the cool-down, the
+    adaptive repeats and the extra runs (op profile, memory). Defaults are the bare plan (no
+    cool-down, no adaptive repeats); ``bench()`` fills them in from the protocol."""
 
     models: List[BenchModel]
     threads: List[int] = field(default_factory=lambda: list(DEFAULT_THREADS))
@@ -129,27 +143,58 @@ class BenchPlan:
     cooldown_max_wait_s: float = 120.0
     min_secs: float = DEFAULT_MIN_SECS
     warmup_min_secs: float = DEFAULT_WARMUP_MIN_SECS
+    delegates: List[str] = field(default_factory=lambda: ["cpu"])
+    protocol: str = "strict"
+    headline: str = "median"            # "mean" for the paddlelite protocol
+    cooldown_delta_c: Optional[float] = None   # gate at the starting temperature + this
+    adaptive_budget_s: float = 0.0
+    max_repeats: int = 20
+    min_repeats: int = 6                # adaptive: the fewest runs whose interval reaches 95 %
+    wait_quiet_s: float = 0.0
+    op_profile: bool = False
+    memory: bool = False
+    delegate_threads: int = 1           # --num_threads of GPU/NNAPI runs (CPU fallback operators)
 
     def __post_init__(self) -> None:
+        from ghostedge.device_bench.options import check_delegates, number
+
         validate_plan(self.models, self.threads, self.repeats, self.warmup_runs, self.num_runs)
+        self.delegates = check_delegates(self.delegates)
         if self.cooldown_temp_c is not None and not 0 < self.cooldown_temp_c < 150:
             raise UsageError(f"Invalid --cooldown-temp {self.cooldown_temp_c:g}",
                              "it must be a temperature above 0 and below 150 °C", "Use e.g. --cooldown-temp 40")
-        if not 0 <= self.cooldown_max_wait_s <= 3600:
-            raise UsageError(f"Invalid --cooldown-max-wait {self.cooldown_max_wait_s:g}",
-                             "it must be from 0 to 3600 seconds", "Use e.g. --cooldown-max-wait 120")
+        number("--cooldown-max-wait", self.cooldown_max_wait_s, 0, 3600, example="120")
         for flag, value in (("--min-secs", self.min_secs), ("--warmup-min-secs", self.warmup_min_secs)):
-            if not 0 <= value <= MAX_SECS:
-                raise UsageError(f"Invalid {flag} {value:g}", f"it must be between 0 and {MAX_SECS:g} s",
-                                 f"Use e.g. {flag} 1 (0 = exactly the given number of runs)")
+            number(flag, value, 0, MAX_SECS, example="1 (0 = exactly the given number of runs)")
+        if self.cooldown_delta_c is not None:
+            number("--cooldown-delta", self.cooldown_delta_c, 0, 50, low_open=True, example="3")
+        number("--adaptive-budget", self.adaptive_budget_s, 0, 86400, example="60")
+        number("--max-repeats", self.max_repeats, self.repeats, 1000, integer=True, example="20")
+        number("--wait-quiet", self.wait_quiet_s, 0, 3600, example="30")
+
+    @property
+    def cooldown_mode(self) -> str:
+        """"temp" (wait under ``cooldown_temp_c``), "baseline" (within ``cooldown_delta_c`` of the
+        starting temperature) or "off"."""
+        if self.cooldown_temp_c is not None:
+            return "temp"
+        return "baseline" if self.cooldown_delta_c is not None else "off"
+
+    def cells(self) -> List[tuple]:
+        """(model, delegate, threads) of every cell, in plan order."""
+        out = []
+        for model in self.models:
+            for delegate in self.delegates:
+                for threads in (self.threads if delegate == "cpu" else [self.delegate_threads]):
+                    out.append((model, delegate, threads))
+        return out
 
     def runs(self) -> List[PlannedRun]:
-        """Every invocation in order: repeat r covers every (model, threads) cell before r+1."""
+        """Every invocation in order: repeat r covers every cell before r+1."""
         order: List[PlannedRun] = []
         for repeat in range(self.repeats):
-            for model in self.models:
-                for threads in self.threads:
-                    order.append(PlannedRun(len(order), repeat, model, threads))
+            for model, delegate, threads in self.cells():
+                order.append(PlannedRun(len(order), repeat, model, threads, delegate))
         return order
 
     def to_dict(self) -> Dict[str, Any]:
@@ -157,27 +202,34 @@ class BenchPlan:
                 "repeats": self.repeats, "warmup_runs": self.warmup_runs, "num_runs": self.num_runs,
                 "cooldown_temp_c": self.cooldown_temp_c,
                 "cooldown_max_wait_s": self.cooldown_max_wait_s, "min_secs": self.min_secs,
-                "warmup_min_secs": self.warmup_min_secs}
+                "warmup_min_secs": self.warmup_min_secs, "delegates": list(self.delegates),
+                "delegate_threads": self.delegate_threads, "protocol": self.protocol,
+                "headline": self.headline, "cooldown": {"mode": self.cooldown_mode,
+                                                        "delta_c": self.cooldown_delta_c},
+                "adaptive": {"budget_s": self.adaptive_budget_s, "max_runs": self.max_repeats,
+                             "min_runs": self.min_repeats},
+                "wait_quiet_s": self.wait_quiet_s, "op_profile": self.op_profile, "memory": self.memory}
 
 
 def validate_plan(models: Sequence[BenchModel], threads: Sequence[int], repeats: int,
                   warmup_runs: int, num_runs: int) -> None:
     """Refuse plans that cannot produce a table, with the option to change."""
+    from ghostedge.device_bench.options import MAX_THREADS, number
+
     if not models:
         raise UsageError("Nothing to benchmark", "no models were given",
                          "Pass one or more .tflite files")
-    if not threads or any(int(t) < 1 for t in threads):
-        raise UsageError(f"Invalid --threads {list(threads)}", "thread counts must be 1 or more",
+    if not threads:
+        raise UsageError(f"Invalid --threads {list(threads)}", "at least one thread count is needed",
                          "Use e.g. --threads 1 2 4")
+    for t in threads:
+        number("--threads", t, 1, MAX_THREADS, integer=True, example="1 2 4")
     if len(set(threads)) != len(threads):
         raise UsageError(f"Invalid --threads {list(threads)}", "a thread count is repeated",
                          "List each thread count once")
-    if repeats < 1:
-        raise UsageError(f"Invalid --repeats {repeats}", "at least one repeat is needed",
-                         "Use --repeats 3 (the default) or more")
-    if warmup_runs < 0 or num_runs < 1:
-        raise UsageError(f"Invalid --warmup-runs {warmup_runs} / --num-runs {num_runs}",
-                         "warm-up runs must be >= 0 and runs >= 1", "Use e.g. --num-runs 50")
+    number("--repeats", repeats, 1, 1000, integer=True, example="6")
+    number("--warmup-runs", warmup_runs, 0, 100000, integer=True, example="10")
+    number("--num-runs", num_runs, 1, 1000000, integer=True, example="50")
     labels = [m.label for m in models]
     paths = [m.path for m in models]
     if len(set(paths)) != len(paths):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Tuple
 
 from ghostedge.errors import WeightsError
+from ghostedge.fileio import is_all_zero
 
 _WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "state_dict_ema", "model_ema", "net")
 _PREFIXES = ("module.", "_orig_mod.", "model.")
@@ -35,6 +36,20 @@ def refuse_paddle_inference(path: Path) -> None:
     refused = paddle_inference_error(path)
     if refused is not None:
         raise refused
+
+
+def looks_like_checkpoint(path: Path) -> bool:
+    """Whether ``path`` is shaped like a checkpoint: a zip (torch >= 1.6), a pickle (older torch,
+    .pdparams) or a safetensors file (8-byte header length, then a JSON header)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(9)
+        size = Path(path).stat().st_size
+    except OSError:
+        return False
+    if head[:4] == b"PK\x03\x04" or head[:1] == b"\x80":
+        return True
+    return len(head) == 9 and 0 < int.from_bytes(head[:8], "little") < size and head[8:9] == b"{"
 
 
 def checkpoint_file(path: Path) -> Path:
@@ -140,6 +155,8 @@ def _not_a_checkpoint(path: Path, head: bytes, detail: str) -> WeightsError:
     if head[:2] == b"PK" or head[:1] == b"\x80":  # zip (torch >= 1.6) or legacy pickle
         first = (detail.strip().splitlines() or [""])[0].split(". ")[0][:120]
         why = "it looks truncated or damaged" + (f" ({first})" if first else "")
+    elif is_all_zero(path):
+        why = "it holds only zero bytes (a failed or preallocated download)"
     else:
         why = "it is not a PyTorch (.pth/.pt/.bin) or safetensors checkpoint"
     return WeightsError(f"Cannot read weights {path}", why,

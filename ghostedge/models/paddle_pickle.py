@@ -18,6 +18,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 import numpy as np
 
 from ghostedge.errors import WeightsError
+from ghostedge.fileio import is_all_zero
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,9 @@ def describe_non_pdparams(path: Path) -> Optional[Tuple[str, str]]:
         return "an empty file", "Download the .pdparams again"
     if head[:1] == b"\x80":
         return None
+    if is_all_zero(path):
+        return "a file of zero bytes only (a failed or preallocated download)", \
+               "Download it again, or pass a .pdparams checkpoint"
     if head == bytes(16):  # .pdiparams: uint32 version 0, uint64 LoD level 0, uint32 version 0
         return "Paddle inference model parameters (.pdiparams content: unnamed tensors, not a " \
                ".pdparams checkpoint)", to_pass

@@ -281,3 +281,35 @@ def test_folder_as_model_for_predict(tiny, capsys):
     assert main(["predict", photo, "--model", str(tiny["app_fp32"].parent)]) == 1
     (line,) = _errors(capsys.readouterr().err)
     assert "is a folder, not a model file" in line and "Unknown model" not in line
+
+
+@pytest.mark.parametrize("argv, words", [(["--top", "0"], "--top 0"), (["--top", "100000"], "--top 100000"),
+                                         (["--threads", "0"], "--threads 0"), (["--threads", "-2"], "--threads -2")])
+def test_numbers_out_of_range_are_refused(tiny, capsys, argv, words):
+    assert main(["predict", str(bundled_photos()[0]), "--model", str(tiny["app_fp32"]), *argv]) != 0
+    (line,) = _errors(capsys.readouterr().err)
+    assert words in line
+
+
+def test_garbage_named_like_a_checkpoint_is_not_called_a_checkpoint(tmp_path, capsys):
+    junk = tmp_path / "model.pth"
+    junk.write_bytes(b"<html>404 not found</html>" * 10)
+    photo = str(bundled_photos()[0])
+    for argv in (["predict", photo, "--model", str(junk)], ["inspect", str(junk)]):
+        assert main(argv) != 0
+        (line,) = _errors(capsys.readouterr().err)
+        assert "is not a model file" in line and "training checkpoint" not in line, line
+
+
+def test_damaged_labels_archive_says_so_instead_of_other_labels(tiny_with_metadata, tmp_path, capsys):
+    data = tiny_with_metadata["app_fp32"].read_bytes()
+    cut = tmp_path / "cut_labels.tflite"
+    cut.write_bytes(data[:-20])          # the appended labels.txt archive loses its end record
+    photo = str(bundled_photos()[0])
+    assert main(["predict", photo, "--model", str(cut)]) != 0
+    (line,) = _errors(capsys.readouterr().err)
+    assert "labels" in line and ("damaged" in line or "missing" in line), line
+    labels = tmp_path / "labels.txt"
+    labels.write_text("\n".join(f"mine {i}" for i in range(10)))
+    assert main(["predict", photo, "--model", str(cut), "--labels", str(labels), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["labels_source"] == str(labels)

@@ -183,3 +183,56 @@ def test_command_seconds_counts_from_process_start():
     assert command_seconds(started) >= time.perf_counter() - started - 1e-6
 
 
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--image-size", "0"], "Image size 0"), (["--image-size", "31"], "multiple of 32"),
+    (["--image-size", "100000"], "multiple of 32 from 32 to 2048"),
+    (["--int8", "--calib-samples", "0"], "--calib-samples 0"), (["--int8", "--calib-samples", "-4"], "--calib-samples -4"),
+    (["--int8", "--calib-samples", "1000000000"], "from 1 to"), (["--int8", "--calib-seed", "-1"], "--calib-seed -1"),
+    (["--num-classes", "0"], "number of classes 0"), (["--calib-samples", "8", "--explain"], "need --int8"),
+])
+def test_numbers_out_of_range_are_refused_before_work(tmp_path, capsys, argv, words):
+    code = main(["convert", "--model", "ghostnet_050", "--weights", "random", "--output", str(tmp_path / "o"),
+                 *argv])
+    errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert code != 0 and len(errors) == 1 and words in errors[0], errors
+    assert not (tmp_path / "o").exists()
+
+
+def test_output_name_longer_than_the_file_system_allows(tmp_path, capsys):
+    long_dir = tmp_path / ("x" * 300)
+    code = main(["convert", "--model", "ghostnet_050", "--weights", "random", "--output", str(long_dir)])
+    errors = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and "too long" in errors[0] and "report it" not in errors[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def _unshare_tmpfs_ok() -> bool:
+    import shutil as _shutil
+
+    if not _shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt && echo ok"],
+                           capture_output=True, text=True)
+    return probe.stdout.strip() == "ok"
+
+
+@pytest.mark.slow
+def test_full_disk_is_a_clear_error_before_the_slow_work(tmp_path):
+    """On a 12 MB file system (a tmpfs in a private mount namespace, where the machine allows one)
+    a GhostNet 0.5x conversion (~21 MB of .onnx + FP32) is refused up front, naming the folder and
+    the space needed, and leaves the folder empty."""
+    if not _unshare_tmpfs_ok():
+        pytest.skip("this machine allows no private tmpfs (unshare -rm + mount)")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = (f"mount -t tmpfs -o size=12m tmpfs {disk} && "
+              f"{sys.executable} -m ghostedge convert --model ghostnet_050 --weights random "
+              f"--output {disk}/out; echo EXIT=$?; ls -A {disk}")
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "GHOSTEDGE_NO_PROGRESS": "1"})
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert "EXIT=1" in proc.stdout and len(errors) == 1, proc.stdout + proc.stderr[-2000:]
+    assert "Not enough disk space" in errors[0] and str(disk / "out") in errors[0] and "MB" in errors[0]
+    assert proc.stdout.split("EXIT=1", 1)[1].strip() == ""   # nothing left on the full disk

@@ -87,6 +87,23 @@ def test_eval_counts_unreadable_images(capsys, colors_dir, model):
     assert result["skipped"] == 1 and result["images"] == 12 and result["correct1"] == 11
 
 
+def test_eval_link_loop_counts_each_image_once(capsys, colors_dir, model):
+    (colors_dir / "blue" / "again").symlink_to(colors_dir, target_is_directory=True)
+    code, out, err = _run(capsys, "--data", colors_dir, "--json", "--workers", 1, model)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["results"][0]["images"] == 12 and data["data"]["images"] == 12
+    assert any("loop back" in note for note in data["data"]["notes"]) and "loop back" in err
+
+
+@pytest.mark.parametrize("option, value", [("--limit", "0"), ("--limit", "-3"), ("--workers", "0"),
+                                           ("--workers", "1000"), ("--seed", "-1"),
+                                           ("--image-size", "0"), ("--image-size", "100000")])
+def test_numbers_out_of_range_are_refused_not_replaced(capsys, colors_dir, model, option, value):
+    line = _error(capsys, "--data", colors_dir, option, value, model)
+    assert option in line
+
+
 def _error(capsys, *argv) -> str:
     code, out, err = _run(capsys, *argv)
     assert code != 0

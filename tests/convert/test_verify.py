@@ -187,3 +187,22 @@ def test_int8_probabilities_are_compared_in_probability_space():
                              onnx2tf_peak_rss_mb=0.0)
     text = summary_text(result)
     assert "prob cos" in text and "72.1 s conversion, 102.0 s total" in text
+
+
+def test_a_constant_int8_output_never_reads_as_agreeing():
+    """UAT: a constant INT8 output was 'top-1 100%' against torch on one line and '0.0% (50 tied)'
+    against FP32 on the next; both use the one tie rule now, and the summary says it does not classify."""
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 3.0, (5, 1000))
+    torch_p = (np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).astype(np.float32)
+    flat = np.zeros_like(torch_p)                      # every uint8 probability rounded to 0
+    fig = verify.fidelity(torch_p, flat, bare=False, quantized_probabilities=True)
+    assert fig["top1_agreement"] == 0.0 and fig["constant_output"] is True
+    report = ModelReport("int8", "m", size_bytes=10**6, fidelity_vs_torch=fig,
+                         sections={"fidelity_vs_fp32": {"images": 50, "top1_agreement": 0.0,
+                                                        "top1_tied_images": 50}})
+    result = SimpleNamespace(name="m", output_dir=Path("o"), artifacts={"int8": Path("o/m.int8.tflite")},
+                             reports={"int8": report}, durations_s={"total": 1.0}, wall_s=2.0,
+                             onnx2tf_peak_rss_mb=0.0)
+    text = summary_text(result)
+    assert "constant output (does not classify)" in text and "top-1 100%" not in text

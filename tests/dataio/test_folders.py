@@ -236,3 +236,45 @@ def test_load_sample_pixels_replaces_unreadable_files(tmp_path):
     assert labels.tolist() == [lb for _, lb in used]
     with pytest.raises(DataError, match="Only 4 usable images .* 5 asked"):
         sampling.load_sample_pixels(ds, 5, "torchvision", seed=0)
+
+
+def _photo(path: Path) -> None:
+    from ghostedge.data.preprocess import bundled_photos
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(bundled_photos()[0], path)
+
+
+def test_a_folder_link_loop_counts_each_image_once(tmp_path):
+    """A link from a class folder back to the dataset root must not make one image count as many."""
+    root = tmp_path / "ds"
+    _photo(root / "cat" / "a.png")
+    (root / "cat" / "loop").symlink_to(root, target_is_directory=True)
+    (root / "cat" / "self").symlink_to(root / "cat", target_is_directory=True)
+    ds = folders.load_dataset(root)
+    assert len(ds.samples) == 1
+    assert any("loop back" in note for note in ds.notes), ds.notes
+
+
+def test_links_to_one_image_count_once_and_are_named(tmp_path):
+    root = tmp_path / "ds"
+    _photo(root / "cat" / "a.png")
+    _photo(root / "dog" / "b.png")
+    (root / "cat" / "a_again.png").symlink_to(root / "cat" / "a.png")
+    (root / "dog" / "stolen.png").symlink_to(root / "cat" / "a.png")   # the same image under another class
+    ds = folders.load_dataset(root)
+    assert sorted(p.name for p, _ in ds.samples) == ["a.png", "b.png"]
+    assert any("2 path(s) leading to an image already listed" in n for n in ds.notes), ds.notes
+    assert any("another class" in n for n in ds.notes), ds.notes
+
+
+def test_a_flat_folder_and_a_list_file_never_repeat_an_image(tmp_path):
+    flat = tmp_path / "flat"
+    _photo(flat / "a.png")
+    (flat / "b.png").symlink_to(flat / "a.png")
+    assert len(folders.load_dataset(flat).samples) == 1
+    listed = tmp_path / "list"
+    _photo(listed / "img" / "a.png")
+    (listed / "train.txt").write_text("img/a.png 3\nimg/../img/a.png 3\n")
+    ds = folders.load_dataset(listed / "train.txt")
+    assert len(ds.samples) == 1 and any("already listed" in n for n in ds.notes)

@@ -174,7 +174,7 @@ def test_truncated_checkpoints(tmp_path, sd050):
                                           (b"\x1c\x00\x00\x00TFL3" + b"\x00" * 32, "model.pth")])
 def test_not_a_checkpoint(tmp_path, content, name):
     (tmp_path / name).write_bytes(content)
-    with pytest.raises(WeightsError, match="not a (PyTorch|checkpoint)|TFLite model"):
+    with pytest.raises(WeightsError, match="not a (PyTorch|checkpoint)|TFLite model|only zero bytes"):
         load_model("ghostnet_050", str(tmp_path / name))
 
 
@@ -330,3 +330,13 @@ def test_random_weights_are_reproducible_and_leave_global_rng_alone():
         assert torch.equal(a[k], b[k]), k
     assert first.weights_info["seed"] == 0
     assert any("seed 0" in n for n in first.weights_info["notes"])
+
+
+@pytest.mark.parametrize("name", ["weights.pth", "weights.pdparams", "weights"])
+def test_all_zero_file_is_called_a_failed_download(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(bytes(4096))
+    with pytest.raises(WeightsError) as info:
+        load_model("ghostnet_100" if not name.endswith("pdparams") else "paddle_ghostnet_x1_0", str(path))
+    line = info.value.one_line()
+    assert "zero bytes" in line and ".pdiparams" not in line, line

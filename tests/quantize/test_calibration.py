@@ -131,3 +131,14 @@ def test_only_unreadable_files_never_advise_zero_samples(tmp_path):
         assert "2 files found" in line and "0 readable" in line, line
         assert "--calib-samples 0" not in line and "--calib-samples 2" not in line, line
         assert "\n" not in line
+
+
+def test_a_link_loop_does_not_make_one_image_many(tmp_path):
+    """A calibration set never repeats an image: a folder holding one image plus a link back to
+    itself is one image (asking for more says so), not dozens."""
+    root = _folder(tmp_path / "data", classes=1, per_class=1)
+    (next(root.iterdir()) / "loop").symlink_to(root, target_is_directory=True)
+    with pytest.raises(DataError, match="more than the 1 usable image"):
+        build_calibration_set(root, samples=2, image_size=32, heldout=0)
+    cal = build_calibration_set(root, samples=1, image_size=32, heldout=0)
+    assert len(cal) == 1
