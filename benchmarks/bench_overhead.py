@@ -74,6 +74,7 @@ def phone_overhead(models: List[Path], work: Path, env: Dict[str, str], repeats:
                    warmup: int, runs: int) -> Dict[str, Any]:
     """Two invocations on one loopback SD855 (--keep, so the second skips every push)."""
     from fakephone.harness import adb_sandbox, write_fake_benchmark_binary
+
     from ghostedge.device_bench.store import read_results
 
     binary = write_fake_benchmark_binary(work / "bin" / "benchmark_model")
@@ -183,7 +184,9 @@ def render(models: List[Path], phone: Dict[str, Any], locals_: List[Dict[str, An
         lines += render_phone(phone, args)
     for local in locals_:
         lines += render_local(local)
-    lines.append("CV = std/mean of a cell's repeat averages. On a machine shared with other work, "
+    lines.append("CV = std/mean of a cell's repeat averages. These tables use fixed `--repeats` and the average of each "
+                 "repeat, not the default strict protocol (median of run medians, adaptive repeats, busy runs flagged): "
+                 "its repeatability is in the section written by bench_repeatability.py below. On a machine shared with other work, "
                  "or with more threads than free cores, cells drift well beyond 3 %; compare on a "
                  "quiet machine.")
     return "\n".join(lines) + "\n"

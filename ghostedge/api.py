@@ -18,15 +18,16 @@ from ghostedge.accuracy.main import EvalResult, evaluate
 from ghostedge.android_runner.inventory import DeviceList
 from ghostedge.android_runner.inventory import list_device_facts as devices
 from ghostedge.appexport.inspection import ModelInfo, inspect
+from ghostedge.appexport.predict import ClassScore, ImagePrediction, PredictionSet, predict
 from ghostedge.armcheck import ArmCheckResult
 from ghostedge.armcheck import check_models as check
-from ghostedge.appexport.predict import ClassScore, ImagePrediction, PredictionSet, predict
 from ghostedge.convert.main import convert
-from ghostedge.device_bench.session import BenchSession, bench, bench_report
 from ghostedge.convert.pipeline import ConversionResult
+from ghostedge.device_bench.compare import Comparison
+from ghostedge.device_bench.session import BenchSession, bench, bench_compare, bench_report
 from ghostedge.models.catalog import ModelCatalog, list_models
 from ghostedge.quantize.options import Int8Options
 
 __all__ = ["convert", "ConversionResult", "Int8Options", "evaluate", "EvalResult", "predict",
            "PredictionSet", "ImagePrediction", "ClassScore", "inspect", "ModelInfo", "bench",
-           "bench_report", "BenchSession", "devices", "DeviceList", "list_models", "ModelCatalog", "check", "ArmCheckResult"]
+           "bench_report", "bench_compare", "Comparison", "BenchSession", "devices", "DeviceList", "list_models", "ModelCatalog", "check", "ArmCheckResult"]

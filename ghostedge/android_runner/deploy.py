@@ -9,10 +9,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Dict, List, Optional, Sequence, Type
 
-from ghostedge.fileio import sha256_file
 from ghostedge.android_runner.adb import Adb
 from ghostedge.android_runner.remote import kill_started, list_folder
 from ghostedge.errors import DeviceError, GhostEdgeError, UsageError
+from ghostedge.fileio import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class Deployment:
         self.removed: Dict[str, Optional[int]] = {}   # earlier sessions' leftovers: name -> bytes
         self.killed: List[int] = []                    # their processes still running
         self._created_dir = False
+        self._attempted = False
         self._ready = False
 
     def __enter__(self) -> "Deployment":
@@ -72,6 +73,7 @@ class Deployment:
         if self._ready:
             return
         q = shlex.quote(self.remote_dir)
+        self._attempted = True   # an interrupted mkdir may still have made the folder on the phone
         out = self.adb.shell_script(f"if [ -d {q} ]; then echo EXISTS; else mkdir -p {q} && echo MADE; fi",
                                     timeout=30).stdout
         if "EXISTS" not in out and "MADE" not in out:
@@ -147,6 +149,9 @@ class Deployment:
         Ctrl-C), then remove ghostedge's folder whole (in a folder of the caller's: what this
         deployment put there, and the folder if it is then empty)."""
         if not self._ready:
+            if self._attempted and not self.keep and self.remote_dir == DEFAULT_REMOTE_DIR:
+                self.adb.shell(["rm", "-rf", self.remote_dir], timeout=60, check=False)
+            self._attempted = False
             return
         kill_started(self.adb, self.remote_dir)
         if self.keep:
@@ -160,7 +165,7 @@ class Deployment:
             self.adb.shell(["rmdir", self.remote_dir], timeout=30, check=False)
         self.pushed.clear()
         self.extra.clear()
-        self._ready = False
+        self._ready = self._attempted = False
 
 
 def describe_removed(entries: Dict[str, Optional[int]]) -> str:

@@ -1,6 +1,7 @@
 """``ghostedge devices``: every device the adb server knows, with facts read from the usable ones."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -52,14 +53,17 @@ class DeviceList:
         if not self.devices:
             return ("No devices attached. Plug in a phone with USB debugging on (or `adb connect "
                     "HOST:PORT`), or use `ghostedge bench --device local`.")
-        heads = ["serial", "state", "model", "SoC/platform", "ABI", "Android"]
+        heads = ["serial", "state", "model", "SoC/platform", "ABI", "Android", "big cores", "connection"]
         body = []
         for r in self.devices:
             soc = "/".join(dict.fromkeys(x for x in (r.soc, r.platform) if x)) or "-"
             if r.is_sd855:
                 soc += " (SD855)"
             android = f"{r.android} (SDK {r.sdk})" if r.android else "-"
-            body.append([r.serial, r.state, r.model or "-", soc, r.abi or "-", android])
+            big = [c for cl in (r.clusters or [])[1:] for c in cl["cpus"]] or [c for cl in (r.clusters or []) for c in cl["cpus"]]
+            cores = f"{big[0]}-{big[-1]}" if len(big) > 1 else (str(big[0]) if big else "-")
+            body.append([r.serial, r.state, r.model or "-", soc, r.abi or "-", android, cores,
+                         "network" if re.match(r"^[^:]+:\d+$", r.serial) else "usb"])
         widths = [max(len(str(x)) for x in col) for col in zip(heads, *body)]
         return "\n".join("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip()
                          for row in [heads, *body])
@@ -85,7 +89,14 @@ def describe_device(entry: Any) -> DeviceRow:
 
 
 def list_device_facts() -> DeviceList:
-    """Every device the adb server lists (any state); facts only for those in state ``device``."""
+    """Every device the adb server lists (any state); facts only for those in state ``device``,
+    read from all of them at once (one thread each: a farm's adb round trips are slow)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from ghostedge.android_runner.devices import list_devices
 
-    return DeviceList([describe_device(entry) for entry in list_devices()])
+    entries = list_devices()
+    if len(entries) <= 1:
+        return DeviceList([describe_device(entry) for entry in entries])
+    with ThreadPoolExecutor(max_workers=min(16, len(entries))) as pool:
+        return DeviceList(list(pool.map(describe_device, entries)))

@@ -18,7 +18,7 @@ _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _LOGCAT = re.compile(r"^\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+\s+\d+\s+\d+\s+[VDIWEF]\s+[^:]*?\s*:\s?")
 _LEVEL = re.compile(r"^(INFO|WARN|WARNING|ERROR|FATAL|VERBOSE|DEBUG):\s?")
 _STAT = re.compile(r"^count=(\d+)\b(.*)$")
-_STAT_KEYS = ("first", "curr", "min", "max", "avg", "std", "p5", "median", "p95")
+STAT_KEYS = ("first", "curr", "min", "max", "avg", "std", "p5", "median", "p95")
 _TIMINGS = re.compile(rf"Inference timings in us: Init: ({_NUM}), First inference: ({_NUM}), "
                       rf"Warmup \(avg\): ({_NUM}), Inference \(avg\): ({_NUM})")
 _LEGACY = re.compile(rf"Average inference timings in us: Warmup: ({_NUM}), Init: ({_NUM}), "
@@ -48,7 +48,7 @@ _FAILURE = re.compile(r"Benchmarking failed|Failed to |Could not |Permission den
                       r"No such file", re.I)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunStats:
     """One ``count=… first=… curr=… min=… max=… avg=… std=… [p5= median= p95=]`` line (µs)."""
 
@@ -155,19 +155,14 @@ def strip_prefixes(line: str) -> str:
 
 def parse_stat_line(body: str, count: int) -> RunStats:
     """Key=value pairs of a stat line (``%g`` numbers allowed)."""
-    values = dict(re.findall(rf"\b(\w+)=({_NUM})", body))
-    stats = RunStats(count=count)
-    for key in _STAT_KEYS:
-        if key in values:
-            setattr(stats, key, float(values[key]))
+    found = dict(re.findall(rf"\b(\w+)=({_NUM})", body))
+    values = {key: float(found[key]) for key in STAT_KEYS if key in found}
     all_same = count == 1 or "(all same)" in body
-    if all_same and stats.curr is not None:  # one run, or identical runs: only curr (and percentiles)
+    if all_same and values.get("curr") is not None:  # one run, or identical runs: only curr (and percentiles)
         for key in ("first", "min", "max", "avg"):
-            if getattr(stats, key) is None:
-                setattr(stats, key, stats.curr)
-        if stats.std is None:
-            stats.std = 0.0
-    return stats
+            values.setdefault(key, values["curr"])
+        values.setdefault("std", 0.0)
+    return RunStats(count=count, **values)
 
 
 def _read_flags_and_delegates(out: BenchmarkOutput, line: str) -> bool:

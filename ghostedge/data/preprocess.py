@@ -85,7 +85,14 @@ def load_rgb(path: Union[str, Path]):
                     wide = np.round(wide / 257.0)  # 0..65535 -> 0..255
                 return Image.fromarray(np.clip(wide, 0, 255).astype(np.uint8), "L").convert("RGB")
             return img.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"Image {path} is too large to decode safely", str(exc).split(" could be")[0],
+                        "Downscale it (a classifier sees 224x224 pixels anyway), or raise "
+                        "PIL.Image.MAX_IMAGE_PIXELS in Python if you trust the file") from None
+    except MemoryError:
+        raise DataError(f"Image {path} does not fit in memory", "decoding it ran out of memory",
+                        "Downscale it before classifying") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"Cannot read image {path}", f"{type(exc).__name__}: {exc}",
                         "Pass a JPEG/PNG/BMP/WebP file") from exc
 

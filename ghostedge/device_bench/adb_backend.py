@@ -8,9 +8,9 @@ import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from ghostedge.fileio import sha256_file
 from ghostedge.device_bench.plan import MAX_SECS, BenchModel
 from ghostedge.errors import BenchmarkError, GhostEdgeError
+from ghostedge.fileio import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -107,16 +107,29 @@ class AdbBackend:
         return str(getattr(self.facts, "abi", None) or self.facts_dict.get("abi") or "arm64-v8a")
 
     def prepare(self, models: Sequence[BenchModel]) -> None:
-        """Find the benchmark binary, then push it and every model (skipped when unchanged)."""
+        """Find the benchmark binary, kill and remove what earlier sessions left in ghostedge's
+        folder on the phone (said in the log and the session header), then push the binary and
+        every model (skipped when an identical file is there)."""
         from ghostedge.android_runner import Deployment, find_benchmark_binary
 
         binary = Path(find_benchmark_binary(self._abi(), self.binary_arg, self.cache_dir))
         self.binary_path = binary
         self.binary_sha256 = sha256_file(binary)
-        self._deployment = self._stack.enter_context(Deployment(self.adb, keep=self.keep))
+        self._deployment = Deployment(self.adb, keep=self.keep)
+        self._stack.push(self._deployment)   # cleaned up even if creating the folder is interrupted
+        self._deployment.prepare()
+        self._deployment.sweep([self._deployment.remote_path(binary).rsplit("/", 1)[-1]]
+                               + [self._deployment.remote_path(Path(m.path)).rsplit("/", 1)[-1] for m in models])
         self._remote_binary = self._deployment.push(binary, executable=True)
         for model in models:
             self._remote_models[model.path] = self._deployment.push(Path(model.path))
+
+    def deployment_info(self) -> Dict[str, Any]:
+        """What the deployment found and did on the phone: earlier sessions' leftovers removed
+        (name -> bytes) and their processes killed."""
+        dep = self._deployment
+        return {"folder": dep.remote_dir, "removed_leftovers": dict(dep.removed), "killed": list(dep.killed),
+                "pushed": list(dep.transferred), "unchanged": list(dep.skipped)} if dep else {}
 
     def temperatures(self) -> Dict[str, float]:
         """Battery and thermal-zone temperatures in °C."""
@@ -124,23 +137,58 @@ class AdbBackend:
 
         return {str(k): float(v) for k, v in read_temperatures(self.adb).items() if v is not None}
 
-    def run(self, model: BenchModel, threads: int, plan: Any) -> Dict[str, Any]:
-        """One benchmark_model invocation under taskset; its parsed output as plain JSON."""
-        from ghostedge.android_runner import run_benchmark_model
+    def _invoke(self, model: BenchModel, threads: int, plan: Any, delegate: str,
+                extra: Sequence[str] = (), sample: bool = True) -> Any:
+        from ghostedge.android_runner import DELEGATE_FLAGS, run_benchmark_model
 
         if self._remote_binary is None or model.path not in self._remote_models:
             raise BenchmarkError("Benchmark run before deployment", "prepare() was not called",
                                  "This is a ghostedge bug: report it")
-        output = run_benchmark_model(self.adb, self._remote_binary, self._remote_models[model.path],
-                                     threads=threads, mask=self.mask, warmup_runs=plan.warmup_runs,
-                                     num_runs=plan.num_runs, timeout=self.timeout_s,
-                                     min_secs=plan.min_secs,
-                                     extra_flags=[f"--warmup_min_secs={plan.warmup_min_secs:g}",
-                                                  f"--max_secs={MAX_SECS:g}", *self.extra_flags])
-        return output_to_result(output)
+        wanted = [DELEGATE_FLAGS[delegate]] if delegate in DELEGATE_FLAGS else []
+        sample_cpus = (self.cpus or sorted(self.facts.cpu_max_khz)) if sample else None
+        return run_benchmark_model(self.adb, self._remote_binary, self._remote_models[model.path],
+                                   threads=threads, mask=self.mask, warmup_runs=plan.warmup_runs,
+                                   num_runs=plan.num_runs, timeout=self.timeout_s, min_secs=plan.min_secs,
+                                   extra_flags=[f"--warmup_min_secs={plan.warmup_min_secs:g}",
+                                                f"--max_secs={MAX_SECS:g}", *wanted, *extra, *self.extra_flags],
+                                   sample_cpus=sample_cpus, required_flags=[*wanted, *extra], delegate=delegate)
+
+    def run(self, model: BenchModel, threads: int, plan: Any, delegate: str = "cpu") -> Dict[str, Any]:
+        """One benchmark_model invocation under taskset, with the phone's load and the pinned cores'
+        frequencies sampled while it runs; its parsed output as plain JSON."""
+        from ghostedge.android_runner import frequency_verdict
+        from ghostedge.android_runner.remote import PhoneSample
+
+        output = self._invoke(model, threads, plan, delegate)
+        result = output_to_result(output)
+        samples = [PhoneSample(s["load1"], {int(k): v for k, v in s["cur_khz"].items()}) for s in output.samples]
+        result["phone"] = {"samples": output.samples,
+                           "load1": [s.load1 for s in samples if s.load1 is not None]}
+        if delegate == "cpu":
+            result["frequency"] = frequency_verdict(samples, self.facts.cpu_max_khz,
+                                                    getattr(self.facts, "cpu_min_khz", None) or None)
+        result["delegates"] = [d.to_dict() for d in output.delegates]
+        if output.unconsumed_flags:
+            result["unconsumed_flags"] = list(output.unconsumed_flags)
+        return result
+
+    def profile(self, model: BenchModel, threads: int, plan: Any) -> str:
+        """A run with ``--enable_op_profiling=true``: benchmark_model's whole output."""
+        return str(self._invoke(model, threads, plan, "cpu", ["--enable_op_profiling=true"], sample=False).raw)
+
+    def memory(self, model: BenchModel, threads: int, plan: Any, delegate: str = "cpu") -> Dict[str, float]:
+        """A run with ``--report_peak_memory_footprint=true``: the memory figures (MB)."""
+        output = self._invoke(model, threads, plan, delegate, ["--report_peak_memory_footprint=true"], sample=False)
+        return dict(output.memory)
+
+    def stop(self) -> None:
+        """From another thread: kill the adb command running now; cleanup follows in ``close``."""
+        self.adb.interrupt()
 
     def close(self) -> None:
-        """Remove what was pushed (unless --keep); never masks the error that ended the run."""
+        """Kill what still runs from ghostedge's folder and remove it (unless --keep); never
+        masks the error that ended the run."""
+        self.adb.resume()
         try:
             self._stack.close()
         except GhostEdgeError as exc:

@@ -7,12 +7,14 @@ import logging
 import os
 import platform
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from ghostedge.device_bench.plan import BenchModel
 from ghostedge.device_bench.stats import summarize_runs_us
+from ghostedge.device_bench.thermal import Stopped
 from ghostedge.errors import BenchmarkError, UsageError
 
 log = logging.getLogger(__name__)
@@ -82,13 +84,16 @@ def _input_data(detail: Dict[str, Any], rng: Any) -> Any:
     return rng.random(shape, dtype=np.float32).astype(dtype)
 
 
-def _timed_loop(invoke: Any, min_runs: int, min_secs: float, max_secs: float) -> List[float]:
+def _timed_loop(invoke: Any, min_runs: int, min_secs: float, max_secs: float,
+                stop: Optional[threading.Event] = None) -> List[float]:
     """benchmark_model's loop: run until ``min_runs`` AND ``min_secs`` are reached, never past
-    ``max_secs``; per-invocation times in µs."""
+    ``max_secs``; per-invocation times in µs. ``stop`` set: raise ``Stopped``."""
     times: List[float] = []
     start = time.perf_counter_ns()
     now = start
     while (len(times) < min_runs or now - start < min_secs * 1e9) and now - start <= max_secs * 1e9:
+        if stop is not None and stop.is_set():
+            raise Stopped("local run interrupted")
         t = time.perf_counter_ns()
         invoke()
         now = time.perf_counter_ns()
@@ -97,11 +102,14 @@ def _timed_loop(invoke: Any, min_runs: int, min_secs: float, max_secs: float) ->
 
 
 def time_model(path: str, threads: int, warmup_runs: int, num_runs: int, min_secs: float = 0.0,
-               warmup_min_secs: float = 0.0, max_secs: float = 150.0) -> Dict[str, Any]:
+               warmup_min_secs: float = 0.0, max_secs: float = 150.0,
+               stop: Optional[threading.Event] = None, cpus: Optional[Sequence[int]] = None) -> Dict[str, Any]:
     """Load ``path`` with ``threads`` threads, run warm-ups, then the timed runs (as
-    benchmark_model: at least ``num_runs`` and at least ``min_secs``)."""
+    benchmark_model: at least ``num_runs`` and at least ``min_secs``). The host is sampled just
+    before and after the timed runs (``host_load``); every inference time is kept (``samples_us``)."""
     import numpy as np
 
+    from ghostedge.device_bench.host_load import assess, read_host_sample, usable_cpus
     from ghostedge.tflite import load_interpreter
 
     t0 = time.perf_counter_ns()
@@ -110,11 +118,15 @@ def time_model(path: str, threads: int, warmup_runs: int, num_runs: int, min_sec
     rng = np.random.default_rng(0)
     for detail in interp.get_input_details():
         interp.set_tensor(detail["index"], _input_data(detail, rng))
-    warm = _timed_loop(interp.invoke, warmup_runs, warmup_min_secs, max_secs)
-    runs = _timed_loop(interp.invoke, num_runs, min_secs, max_secs)
+    warm = _timed_loop(interp.invoke, warmup_runs, warmup_min_secs, max_secs, stop)
+    before = read_host_sample()
+    runs = _timed_loop(interp.invoke, num_runs, min_secs, max_secs, stop)
+    after = read_host_sample()
+    load = assess(before, after, list(cpus) if cpus is not None else usable_cpus(), own_threads=threads)
     run_stats = summarize_runs_us(runs)
     return {"avg_us": run_stats["avg"], "init_us": init_us, "runs": run_stats,
-            "warmup": summarize_runs_us(warm), "memory": {}}
+            "warmup": summarize_runs_us(warm), "memory": {},
+            "samples_us": [round(v, 1) for v in runs], "host_load": load.to_dict()}
 
 
 def _mask_cpus(mask: str) -> List[int]:
@@ -145,6 +157,7 @@ class LocalBackend:
         elif affinity in ("prime", "big"):
             log.info("--affinity %s has no meaning for the local CPU; not pinning", affinity)
         self.policy = affinity
+        self.stop_event = threading.Event()
 
     @property
     def label(self) -> str:
@@ -181,15 +194,22 @@ class LocalBackend:
         """Thermal zones of this machine in °C (often none in VMs)."""
         return local_temperatures()
 
-    def run(self, model: BenchModel, threads: int, plan: Any) -> Dict[str, Any]:
-        """One timed run of ``model`` with ``threads`` threads (pinned when a mask was given)."""
+    def run(self, model: BenchModel, threads: int, plan: Any, delegate: str = "cpu") -> Dict[str, Any]:
+        """One timed run of ``model`` with ``threads`` threads (pinned when a mask was given); with
+        ``plan.wait_quiet_s`` it first waits (that long at most) for a quiet host."""
+        waited = None
+        if getattr(plan, "wait_quiet_s", 0) > 0:
+            from ghostedge.device_bench.adaptive import wait_quiet
+
+            cpus = self.cpus if self.cpus is not None else self.facts["usable_cpus"]
+            waited = wait_quiet(plan.wait_quiet_s, sleep=self._sleep, cpus=cpus)
         previous = None
         if self.cpus is not None:
             previous = os.sched_getaffinity(0)
             os.sched_setaffinity(0, self.cpus)
         try:
-            return time_model(model.path, threads, plan.warmup_runs, plan.num_runs, plan.min_secs,
-                              plan.warmup_min_secs)
+            result = time_model(model.path, threads, plan.warmup_runs, plan.num_runs, plan.min_secs,
+                                plan.warmup_min_secs, stop=self.stop_event, cpus=self.cpus)
         except (RuntimeError, ValueError) as exc:
             raise BenchmarkError(f"Local benchmark of {model.path} failed", str(exc).splitlines()[-1]
                                  if str(exc) else type(exc).__name__,
@@ -197,6 +217,17 @@ class LocalBackend:
         finally:
             if previous is not None:
                 os.sched_setaffinity(0, previous)
+        if waited is not None:
+            result["wait_quiet"] = waited.to_dict()
+        return result
+
+    def _sleep(self, seconds: float) -> None:
+        if self.stop_event.wait(seconds):
+            raise Stopped("waiting for a quiet host interrupted")
+
+    def stop(self) -> None:
+        """From another thread: end the current run at its next inference."""
+        self.stop_event.set()
 
     def close(self) -> None:
         """Nothing to clean up locally."""

@@ -37,8 +37,8 @@ class Protocol:
 
 PROTOCOLS: Dict[str, Protocol] = {
     "strict": Protocol(
-        "strict", "pinned to the big cores, cooled to the starting temperature before each run, "
-                  "cells interleaved, at least 6 runs per cell (more until the 95 % interval is within "
+        "strict", "phones pinned to their big cores and cooled to the starting temperature before "
+                  "each run, cells interleaved, at least 6 runs per cell (more until the 95 % interval is within "
                   "±2 % or the time budget ends); headline = median over runs of each run's median",
         "median", (1, 2, 4), 6, 10, 50, 1.0, 0.5, "big", True, 60.0),
     "paddlelite": Protocol(
@@ -47,6 +47,23 @@ PROTOCOLS: Dict[str, Protocol] = {
                       "average inference time",
         "mean", (1, 2, 4), 1, 10, 30, 0.0, 0.0, "none", False, 0.0),
 }
+
+
+def protocol_changes(plan: Dict[str, Any], phones: bool = True) -> List[str]:
+    """Where a saved plan departs from its protocol's settings, e.g. ``["repeats 1 (protocol: 6)"]``:
+    every table says so beside the protocol's name."""
+    protocol = PROTOCOLS.get(plan.get("protocol", "strict"))
+    if protocol is None:
+        return []
+    changes = [f"{key.replace('_', ' ')} {plan[key]:g} (protocol: {getattr(protocol, key):g})"
+               for key in ("repeats", "warmup_runs", "num_runs", "min_secs", "warmup_min_secs")
+               if isinstance(plan.get(key), (int, float)) and plan[key] != getattr(protocol, key)]
+    budget = (plan.get("adaptive") or {}).get("budget_s")
+    if isinstance(budget, (int, float)) and budget != protocol.adaptive_budget_s:
+        changes.append(f"adaptive budget {budget:g} s (protocol: {protocol.adaptive_budget_s:g} s)")
+    if phones and protocol.cooldown and (plan.get("cooldown") or {}).get("mode") == "off":
+        changes.append("no cool-down")
+    return changes
 
 
 def number(flag: str, value: Any, low: float, high: float, integer: bool = False,

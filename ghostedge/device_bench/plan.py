@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from ghostedge.device_bench.options import MAX_SECS
 from ghostedge.errors import UsageError
 from ghostedge.fileio import sha256_file
+from ghostedge.model_report import ModelIdentity
 
 log = logging.getLogger(__name__)
 
@@ -22,25 +23,14 @@ DEFAULT_MIN_SECS = 1.0     # benchmark_model: keep running until num_runs AND mi
 DEFAULT_WARMUP_MIN_SECS = 0.5
 
 
-@dataclass(frozen=True)
-class BenchModel:
-    """One .tflite file to measure, with the name it gets in tables."""
+@dataclass(frozen=True, kw_only=True)
+class BenchModel(ModelIdentity):
+    """One .tflite file to measure: its identity in tables (display name, precision, reference
+    figures, class count) and the file itself."""
 
     path: str
-    display_name: str
-    registry_name: Optional[str]   # e.g. "ghostnet_100" when the file maps to a known variant
-    precision: Optional[str]       # "fp32" / "fp16" / "int8" when known
     sha256: str
     size_bytes: int
-    # reference figures of the weights source (top1/top5, sd855_ms, storage_mb), from the report
-    reference: Optional[Dict[str, Any]] = field(default=None, compare=False)
-    # output class count (report or flatbuffer); ImageNet references only apply to 1000
-    num_classes: Optional[int] = field(default=None, compare=False)
-
-    @property
-    def label(self) -> str:
-        """Row name in the tables, e.g. "GhostNet_x1_0 INT8"."""
-        return f"{self.display_name} {self.precision.upper()}" if self.precision else self.display_name
 
     def to_dict(self) -> Dict[str, Any]:
         data = asdict(self)
@@ -53,10 +43,11 @@ class BenchModel:
     def from_dict(cls, data: Dict[str, Any]) -> "BenchModel":
         reference = data.get("reference")
         classes = data.get("num_classes")
-        return cls(str(data["path"]), str(data["display_name"]), data.get("registry_name"),
-                   data.get("precision"), str(data["sha256"]), int(data["size_bytes"]),
-                   dict(reference) if isinstance(reference, dict) else None,
-                   int(classes) if isinstance(classes, int) else None)
+        return cls(path=str(data["path"]), display_name=str(data["display_name"]),
+                   registry_name=data.get("registry_name"), precision=data.get("precision"),
+                   sha256=str(data["sha256"]), size_bytes=int(data["size_bytes"]),
+                   reference=dict(reference) if isinstance(reference, dict) else None,
+                   num_classes=int(classes) if isinstance(classes, int) else None)
 
 
 IMAGENET_CLASSES = 1000
@@ -90,8 +81,10 @@ def describe_model(path: "os.PathLike[str] | str") -> BenchModel:
     identity = identity_for(path, report)
     classes = (report.num_classes if report is not None and report.num_classes else None) or _output_classes(path)
     reference = identity.reference if classes == IMAGENET_CLASSES else None
-    return BenchModel(str(path.resolve()), identity.display_name, identity.registry_name,
-                      identity.precision, sha256_file(path), path.stat().st_size, reference, classes)
+    return BenchModel(path=str(path.resolve()), display_name=identity.display_name,
+                      registry_name=identity.registry_name, precision=identity.precision,
+                      sha256=sha256_file(path), size_bytes=path.stat().st_size, reference=reference,
+                      num_classes=classes)
 
 
 def disambiguate(models: Sequence[BenchModel]) -> List[BenchModel]:

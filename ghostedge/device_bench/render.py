@@ -1,20 +1,19 @@
-"""Render a bench summary: the seed-format markdown table (+ CV table), CSV, JSON and a PNG plot."""
+"""Render a bench summary: the seed-format table (devices × models, thread columns, delegate
+columns, storage size; marked cells never shown as plain figures), the interval table, notes, the
+per-part profiles and the CSV. Files: ``reportfiles.write_reports``."""
 from __future__ import annotations
 
 import csv
 import io
 import logging
-import os
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional
 
-from ghostedge.fileio import atomic_path, atomic_write_json, atomic_write_text
 from ghostedge.device_bench.summary import column_prefix, latency_ms
 
 log = logging.getLogger(__name__)
 
-OUTPUT_NAMES = {"table": "table.md", "csv": "table.csv", "summary": "summary.json",
-                "plot": "latency.png"}
+HEADLINES = {"median": "median over runs of each run's median inference time",
+             "mean": "mean over runs of each run's average inference time (as Paddle Lite prints it)"}
 
 
 def _ms(value: Optional[float]) -> str:
@@ -27,151 +26,190 @@ def _mb(value: Optional[float]) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def markdown_table(summary: Dict[str, Any]) -> str:
-    """``| Models | <SoC> time(ms) bs=1, thread=1 | thread=2 | ... | Storage Size(M) |``."""
-    threads = summary["threads"]
-    prefix = column_prefix(summary["device"])
-    heads = [f"{prefix} time(ms) bs=1, thread={t}" if i == 0 else f"thread={t}"
-             for i, t in enumerate(threads)]
-    lines = ["| Models | " + " | ".join(heads) + " | Storage Size(M) |",
-             "|---|" + "---|" * len(threads) + "---|"]
+def _multi(summary: Dict[str, Any]) -> bool:
+    return len(summary.get("devices") or [summary.get("device")]) > 1
+
+
+def _columns(summary: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return summary.get("columns") or [{"key": str(t), "delegate": "cpu", "threads": t, "label": f"thread={t}"}
+                                      for t in summary["threads"]]
+
+
+def footnote(footnotes: List[str], text: str) -> int:
+    """The number of ``text`` among the footnotes (added when new)."""
+    if text not in footnotes:
+        footnotes.append(text)
+    return footnotes.index(text) + 1
+
+
+def cell_text(cell: Optional[Dict[str, Any]], footnotes: List[str]) -> str:
+    """``12.34``, ``10.20 (oversubscribed)``, ``failed [1]`` (reason in footnote 1), ``—``."""
+    if not cell:
+        return "—"
+    if cell.get("status") == "failed":
+        return f"failed [{footnote(footnotes, cell.get('reason') or 'failed')}]"
+    marks = [m for m in cell.get("marks", []) if m != "failed"]
+    return _ms(cell.get("headline_ms", cell.get("median_ms"))) + (f" ({', '.join(marks)})" if marks else "")
+
+
+def markdown_table(summary: Dict[str, Any], footnotes: Optional[List[str]] = None) -> str:
+    """``| Models | <SoC> time(ms) bs=1, thread=1 | thread=2 | ... | GPU | Storage Size(M) |``; with
+    several devices a Device column comes first. Footnotes of failed cells go to ``footnotes``."""
+    notes: List[str] = [] if footnotes is None else footnotes
+    cols = _columns(summary)
+    multi = _multi(summary)
+    memory = any(r.get("memory") for r in summary["rows"])
+    prefix = "" if multi else f"{column_prefix(summary['device'])} "
+    heads = [f"{prefix}time(ms) bs=1, {c['label']}" if i == 0 else c["label"] for i, c in enumerate(cols)]
+    first = ["Device", "Models"] if multi else ["Models"]
+    tail = ["Storage Size(M)"] + (["Peak memory(MB)"] if memory else [])
+    lines = ["| " + " | ".join(first + heads + tail) + " |", "|" + "---|" * (len(first) + len(heads) + len(tail))]
     for row in summary["rows"]:
-        cells = [_ms(latency_ms(row, t)) for t in threads]
-        lines.append(f"| {row['label']} | " + " | ".join(cells) + f" | {_mb(row['size_mb'])} |")
+        lead = [f"{row.get('device_label')} ({row.get('device')})", row["label"]] if multi else [row["label"]]
+        cells = [cell_text(row["cells"].get(c["key"]), notes) for c in cols]
+        if row.get("device_status") == "failed" and not any(row["cells"].get(c["key"]) for c in cols):
+            reason = f"device failed: {row.get('device_error')}"
+            cells = [f"device failed [{footnote(notes, reason)}]"] + ["—"] * (len(cols) - 1)
+        mem = row.get("memory", {}).get("cpu")
+        extra = [_mb(row["size_mb"])] + ([f"{mem:.1f}" if isinstance(mem, (int, float)) else "—"] if memory else [])
+        lines.append("| " + " | ".join(lead + cells + extra) + " |")
     for ref in summary.get("reference", []):
-        cells = [_ms(ref["ms"].get(str(t))) for t in threads]
-        lines.append(f"| {ref['label']} | " + " | ".join(cells) + f" | {_mb(ref['storage_mb'])} |")
+        lead = [summary_ref_device(summary), ref["label"]] if multi else [ref["label"]]
+        cells = [_ms(ref["ms"].get(c["key"])) if c["delegate"] == "cpu" else "—" for c in cols]
+        lines.append("| " + " | ".join(lead + cells + [_mb(ref["storage_mb"])] + (["—"] if memory else [])) + " |")
     return "\n".join(lines)
 
 
-def cv_table(summary: Dict[str, Any]) -> str:
-    """Coefficient of variation of each cell over its repeats, with min–max in ms."""
-    threads = summary["threads"]
-    lines = ["| Models | " + " | ".join(f"CV thread={t}" for t in threads) + " | repeats |",
-             "|---|" + "---|" * len(threads) + "---|"]
+def summary_ref_device(summary: Dict[str, Any]) -> str:
+    return "SD855 (published)"
+
+
+def interval_table(summary: Dict[str, Any]) -> str:
+    """Each cell's 95 % interval, run count, best (fastest inference) and mean, in ms."""
+    cols = _columns(summary)
+    multi = _multi(summary)
+    lines = ["| " + " | ".join((["Device"] if multi else []) + ["Models"] + [c["label"] for c in cols]) + " |",
+             "|" + "---|" * (len(cols) + 1 + multi)]
     for row in summary["rows"]:
-        cells, counts = [], set()
-        for t in threads:
-            cell = row["cells"].get(str(t))
-            if not cell:
+        cells = []
+        for c in cols:
+            cell = row["cells"].get(c["key"])
+            if not cell or cell.get("status") == "failed":
                 cells.append("—")
                 continue
-            counts.add(cell["n"])
-            flag = " (high)" if cell["high_variance"] else ""
-            cells.append(f"{cell['cv'] * 100:.1f} % ({cell['min_ms']:.2f}–{cell['max_ms']:.2f}){flag}")
-        reps = "/".join(str(c) for c in sorted(counts)) or "0"
-        lines.append(f"| {row['label']} | " + " | ".join(cells) + f" | {reps} |")
+            conf = cell.get("ci_confidence") or 0.0
+            cells.append(f"[{_ms(cell['ci_low_ms'])}–{_ms(cell['ci_high_ms'])}] n={cell['n']}"
+                         + (f" ({conf:.0%})" if conf < 0.95 else "")
+                         + f", best {_ms(cell['best_ms'])}, mean {_ms(cell['mean_ms'])}")
+        lead = [f"{row.get('device_label')} ({row.get('device')})"] if multi else []
+        lines.append("| " + " | ".join(lead + [row["label"]] + cells) + " |")
     return "\n".join(lines)
+
+
+def notes(summary: Dict[str, Any], footnotes: Optional[List[str]] = None) -> List[str]:
+    """Protocol, statistic, marks, devices (affinity, cool-down, leftovers removed), footnotes,
+    warnings: one line each."""
+    from ghostedge.device_bench.options import PROTOCOLS
+
+    protocol = PROTOCOLS.get(summary.get("protocol", "strict"))
+    changes = summary.get("protocol_changes") or []
+    out = [f"Protocol: {summary.get('protocol', 'strict')}" + (f" — {protocol.description}" if protocol else "")
+           + (f"; changed here: {', '.join(changes)}." if changes else "."),
+           f"Headline: {HEADLINES.get(summary.get('headline', 'median'), summary.get('headline'))}; second table: "
+           "95 % interval of the median of the runs (order statistics), runs, best inference, mean.",
+           "Marks: oversubscribed = more threads than usable cores (the scheduler is measured); busy = other work "
+           "on the host during the runs; throttled = pinned cores below 95 % of their top frequency; "
+           "unstable = interval wider than ±2 %."]
+    for dev in summary.get("devices") or [summary["device"]]:
+        facts = dev.get("facts") or {}
+        described = ", ".join(f"{k}={facts[k]}" for k in ("model", "platform", "soc", "cpu_model", "abi") if facts.get(k))
+        line = f"Device: {dev.get('label')} ({dev.get('serial') or dev.get('kind')})" + (f"; {described}" if described else "")
+        aff = dev.get("affinity") or {}
+        if aff:
+            line += f"; affinity {aff.get('policy')} mask={aff.get('mask') or 'none'} cpus={aff.get('cpus')}"
+        thermal = dev.get("thermal") or {}
+        if thermal.get("mode") not in (None, "off"):
+            line += (f"; cool-down to {_c(thermal.get('threshold_c'))} (start {_c(thermal.get('baseline_c'))}), "
+                     f"waited {dev.get('cooldown_waited_s') or 0:.1f} s in all")
+        removed = (dev.get("deployment") or {}).get("removed_leftovers")
+        if removed:
+            line += f"; removed earlier sessions' leftovers: {', '.join(sorted(removed))}"
+        if dev.get("status") not in (None, "ok"):
+            line += f"; ended {dev['status']}"
+        out.append(line)
+    if summary.get("reference"):
+        out.append("Reference rows: PaddleClas's published SD855 figures (Paddle Lite, FP32, bs=1; power mode "
+                   "and phone undocumented; made with the paddlelite protocol's settings).")
+    out += [f"[{i}] {text}" for i, text in enumerate(footnotes or [], start=1)]
+    return out + [f"Warning: {w}" for w in summary.get("warnings", [])]
+
+
+def _c(value: Optional[float]) -> str:
+    return "—" if value is None else f"{value:.1f} °C"
+
+
+def profile_tables(summary: Dict[str, Any]) -> List[str]:
+    """Each --op-profile result as its per-part table (or why there is none)."""
+    from ghostedge.device_bench.op_parts import PartProfile
+
+    out = []
+    for prof in summary.get("profiles", []):
+        head = f"Op profile on {prof['device_label']} ({prof['device']}), {prof['model']}, {prof['threads']} thread(s):"
+        if prof.get("status") == "ok" and prof.get("part_profile"):
+            out += ["", head, PartProfile.from_dict(prof["part_profile"]).table()]
+        else:
+            out += ["", head + f" not measured — {(prof.get('failure') or {}).get('reason', 'failed')}"]
+    return out + ([""] if out else [])
 
 
 def markdown_report(summary: Dict[str, Any]) -> str:
-    """table.md: the seed table, the CV table, the device and the notes."""
-    device = summary["device"]
-    facts = device.get("facts") or {}
-    parts = [markdown_table(summary), "",
-             "Median over repeats of each run's average latency. CV = std/mean over repeats "
-             "(min–max ms):", "", cv_table(summary), ""]
-    described = ", ".join(f"{k}={facts[k]}" for k in ("model", "platform", "soc", "cpu_model", "abi")
-                          if facts.get(k))
-    parts.append(f"Device: {device.get('label')} ({device.get('serial') or device.get('kind')})"
-                 + (f"; {described}" if described else ""))
-    if device.get("affinity"):
-        aff = device["affinity"]
-        parts.append(f"Affinity: {aff.get('policy')} mask={aff.get('mask') or 'none'} "
-                     f"cpus={aff.get('cpus')}")
-    if summary.get("reference"):
-        parts.append("Reference rows: PaddleClas's published SD855 figures (Paddle Lite, FP32, "
-                     "bs=1; power mode and phone undocumented).")
-    for warning in summary.get("warnings", []):
-        parts.append(f"Warning: {warning}")
+    """table.md: the seed table, the interval table, the notes and the per-part profiles."""
+    footnotes: List[str] = []
+    table = markdown_table(summary, footnotes)
+    parts = [table, "", interval_table(summary), "", *notes(summary, footnotes), *profile_tables(summary)]
     return "\n".join(parts).rstrip() + "\n"
 
 
+CSV_FIELDS = ["model", "source", "precision", "delegate", "threads", "median_ms", "statistic", "ci_low_ms",
+              "ci_high_ms", "ci_confidence", "best_ms", "mean_ms", "min_ms", "max_ms", "std_ms", "cv", "repeats",
+              "marks", "status", "reason", "storage_bytes", "storage_mb", "peak_memory_mb", "sha256", "device",
+              "serial"]
+
+
 def csv_text(summary: Dict[str, Any]) -> str:
-    """One CSV row per (model, threads) cell, reference rows marked ``source=reference``."""
+    """One CSV row per (device, model, column) cell (``median_ms`` holds the headline), reference
+    rows marked ``source=reference``."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["model", "source", "precision", "threads", "median_ms", "mean_ms", "min_ms",
-                     "max_ms", "std_ms", "cv", "repeats", "storage_bytes", "storage_mb", "sha256",
-                     "device"])
-    label = column_prefix(summary["device"])
+    writer.writerow(CSV_FIELDS)
     for row in summary["rows"]:
-        for t in summary["threads"]:
-            cell = row["cells"].get(str(t)) or {}
-            writer.writerow([row["label"], "measured", row.get("precision") or "", t,
-                             *(f"{cell[k]:.4f}" if k in cell else "" for k in
-                               ("median_ms", "mean_ms", "min_ms", "max_ms", "std_ms")),
-                             f"{cell['cv']:.5f}" if cell else "", cell.get("n", 0),
-                             row.get("size_bytes") or "",
-                             f"{row['size_mb']:.3f}" if row.get("size_mb") else "",
-                             row.get("sha256") or "", label])
+        for col in _columns(summary):
+            cell = row["cells"].get(col["key"]) or {}
+            num = {k: (f"{cell[k]:.4f}" if isinstance(cell.get(k), (int, float)) else "")
+                   for k in ("headline_ms", "ci_low_ms", "ci_high_ms", "best_ms", "mean_ms", "min_ms", "max_ms",
+                             "std_ms")}
+            mem = row.get("memory", {}).get(col["delegate"])
+            writer.writerow([row["label"], "measured", row.get("precision") or "", col["delegate"],
+                             col["threads"] if col["threads"] is not None else "", num["headline_ms"],
+                             cell.get("statistic", ""), num["ci_low_ms"], num["ci_high_ms"],
+                             f"{cell['ci_confidence']:.4f}" if cell.get("ci_confidence") is not None else "",
+                             num["best_ms"], num["mean_ms"], num["min_ms"], num["max_ms"], num["std_ms"],
+                             f"{cell['cv']:.5f}" if cell.get("cv") is not None else "", cell.get("n", 0),
+                             ";".join(cell.get("marks", [])), cell.get("status", "missing"), cell.get("reason", ""),
+                             row.get("size_bytes") or "", f"{row['size_mb']:.3f}" if row.get("size_mb") else "",
+                             f"{mem:.2f}" if isinstance(mem, (int, float)) else "", row.get("sha256") or "",
+                             row.get("device_label") or column_prefix(summary["device"]), row.get("device") or ""])
     for ref in summary.get("reference", []):
         for t in summary["threads"]:
             value = ref["ms"].get(str(t))
-            writer.writerow([ref["label"], "reference", "fp32", t,
-                             "" if value is None else f"{value:.4f}", "", "", "", "", "", "", "",
-                             "" if ref["storage_mb"] is None else f"{ref['storage_mb']:.3f}", "",
-                             "SD855"])
+            data = {"model": ref["label"], "source": "reference", "precision": "fp32", "delegate": "cpu",
+                    "threads": t, "median_ms": "" if value is None else f"{value:.4f}", "statistic": "published",
+                    "storage_mb": "" if ref["storage_mb"] is None else f"{ref['storage_mb']:.3f}",
+                    "device": "SD855"}
+            writer.writerow([data.get(k, "") for k in CSV_FIELDS])
     return buf.getvalue()
 
 
-def write_plot(summary: Dict[str, Any], dest: Union[str, "os.PathLike[str]"]) -> Path:
-    """latency.png: median latency against threads per model (min–max bars), references dashed."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    from matplotlib import pyplot as plt
-
-    threads = summary["threads"]
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
-    try:
-        for row in summary["rows"]:
-            pts = [(t, row["cells"][str(t)]) for t in threads if row["cells"].get(str(t))]
-            if not pts:
-                continue
-            xs = [t for t, _ in pts]
-            ys = [c["median_ms"] for _, c in pts]
-            err = [[c["median_ms"] - c["min_ms"] for _, c in pts],
-                   [c["max_ms"] - c["median_ms"] for _, c in pts]]
-            ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=row["label"])
-        for ref in summary.get("reference", []):
-            pts = [(t, ref["ms"][str(t)]) for t in threads if ref["ms"].get(str(t)) is not None]
-            if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], linestyle="--", marker="x",
-                        label=ref["label"])
-        ax.set_xticks(threads)
-        ax.set_xlabel("threads")
-        ax.set_ylabel("latency (ms, median of repeats)")
-        ax.set_title(f"{column_prefix(summary['device'])}: latency vs threads (bs=1)")
-        ax.set_ylim(bottom=0)
-        ax.grid(True, alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8)
-        else:
-            ax.text(0.5, 0.5, "no measurements", ha="center", va="center", transform=ax.transAxes)
-        fig.tight_layout()
-        with atomic_path(dest, suffix=".png") as tmp:
-            fig.savefig(tmp, format="png")
-    finally:
-        plt.close(fig)
-    return Path(dest)
-
-
-def write_reports(summary: Dict[str, Any], folder: Union[str, "os.PathLike[str]"],
-                  plot: bool = True) -> Dict[str, Path]:
-    """Write table.md, table.csv, summary.json and latency.png into ``folder`` (each atomically)."""
-    folder = Path(folder)
-    written = {"table": atomic_write_text(folder / OUTPUT_NAMES["table"], markdown_report(summary)),
-               "csv": atomic_write_text(folder / OUTPUT_NAMES["csv"], csv_text(summary)),
-               "summary": atomic_write_json(folder / OUTPUT_NAMES["summary"], summary)}
-    if plot:
-        try:
-            written["plot"] = write_plot(summary, folder / OUTPUT_NAMES["plot"])
-        except ImportError as exc:
-            log.warning("no latency.png: matplotlib is not installed (%s)", exc)
-    return written
-
-
-def report_files(folder: Union[str, "os.PathLike[str]"]) -> List[Path]:
-    """The report files a bench writes (for --force checks and listings)."""
-    return [Path(folder) / name for name in OUTPUT_NAMES.values()]
+def latency(row: Dict[str, Any], key: Any) -> Optional[float]:
+    """The cell's headline (ms), None when not measured."""
+    return latency_ms(row, key)

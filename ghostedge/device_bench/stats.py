@@ -44,11 +44,12 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from ghostedge.android_runner.parse import STAT_KEYS, RunStats
+
 HIGH_CV = 0.05                 # repeats disagreeing by more than 5 % (std/mean) earn a warning
 CONFIDENCE = 0.95
 TARGET_REL_HALF_WIDTH = 0.02   # a stable cell's interval lies within ±2 % of its headline
 HEADLINE = "median over runs of each run's median inference time"
-STAT_KEYS = ("first", "curr", "min", "max", "avg", "std", "p5", "median", "p95")
 
 
 def summarize_runs_us(samples_us: Iterable[float]) -> Dict[str, float]:
@@ -69,20 +70,10 @@ def summarize_runs_us(samples_us: Iterable[float]) -> Dict[str, float]:
 
 
 @dataclass(frozen=True)
-class RunSummary:
+class RunSummary(RunStats):
     """One run's figures in µs, as benchmark_model prints them (``None`` where not printed), and
     the per-inference times when they are known (``--device local``)."""
 
-    count: int
-    first: Optional[float] = None
-    curr: Optional[float] = None
-    min: Optional[float] = None
-    max: Optional[float] = None
-    avg: Optional[float] = None
-    std: Optional[float] = None
-    p5: Optional[float] = None
-    median: Optional[float] = None
-    p95: Optional[float] = None
     samples_us: Optional[List[float]] = None
 
     @property

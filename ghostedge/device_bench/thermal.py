@@ -34,12 +34,13 @@ class CooldownResult:
 
 
 def wait_for_cooldown(read_temps: Callable[[], Dict[str, float]], threshold_c: float,
-                      max_wait_s: float, poll_s: float = POLL_S,
+                      max_wait_s: float, poll_s: Optional[float] = None,
                       sleep: Callable[[float], None] = time.sleep,
                       clock: Callable[[], float] = time.monotonic,
                       stop: Optional[threading.Event] = None) -> CooldownResult:
     """Wait while the hottest zone is above ``threshold_c``, at most ``max_wait_s`` seconds
     (``stop`` set: raise ``Stopped`` at once)."""
+    poll_s = POLL_S if poll_s is None else poll_s
     start = clock()
     temps = read_temps()
     while True:

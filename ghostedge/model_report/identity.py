@@ -109,13 +109,23 @@ def identity_for(model_path: PathArg, report: Optional[ModelReport] = None) -> M
 
 def distinct_labels(labels: List[str], paths: List[Optional[PathArg]]) -> List[str]:
     """Row names for tables: a label shared by several model files gets the file's
-    ``[folder/stem]`` in brackets (``GhostNet_x1_0 INT8 [runA/ghostnet_100.int8]``); entries
-    without a file keep theirs (callers name those)."""
-    out = []
-    for label, path in zip(labels, paths):
-        if path is not None and labels.count(label) > 1:
-            p = Path(path)
-            stem = p.name[:-len(".tflite")] if p.name.endswith(".tflite") else p.stem
-            label = f"{label} [{p.resolve().parent.name}/{stem}]"
-        out.append(label)
+    ``[folder/stem]`` in brackets (``GhostNet_x1_0 INT8 [runA/ghostnet_100.int8]``), with more of
+    its path where that is not enough; entries without a file keep theirs (callers name those)."""
+    def tag(path: Path, depth: int) -> str:
+        name = path.stem if path.suffix.lower() == ".tflite" else path.name
+        parents = [part.name for part in list(path.parents)[:depth] if part.name]
+        return "/".join([*reversed(parents), name])
+
+    resolved = [Path(p).resolve() if p is not None else None for p in paths]
+    out = list(labels)
+    for label in set(labels):
+        group = [i for i, (x, r) in enumerate(zip(labels, resolved)) if x == label and r is not None]
+        if labels.count(label) < 2 or not group:
+            continue
+        files = {resolved[i] for i in group}
+        depth = 1
+        while depth < 64 and len({tag(f, depth) for f in files}) < len(files):
+            depth += 1
+        for i in group:
+            out[i] = f"{label} [{tag(resolved[i], depth)}]"
     return out

@@ -60,4 +60,5 @@ def report_candidates(model_path: PathArg) -> List[Path]:
     """Where a model's report may lie: ``x.int8.report.json`` (what ``convert`` writes) or
     ``x.int8.tflite.report.json``."""
     path = Path(model_path)
-    return [path.with_suffix(".report.json"), path.with_name(path.name + ".report.json")]
+    first, second = path.with_suffix(".report.json"), path.with_name(path.name + ".report.json")
+    return [first] if first == second else [first, second]

@@ -5,7 +5,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ghostedge.errors import ReportError
 from ghostedge.fileio import atomic_write_json
@@ -147,7 +147,8 @@ _TYPES: Dict[str, Any] = {
     "kind": str, "model_name": str, "file": str, "display_name": str, "reference": dict,
     "num_classes": int, "size_bytes": int, "sha256": str, "app_ready": bool, "image_size": int,
     "preprocessing": dict, "source": dict, "inputs": list, "outputs": list, "signatures": dict,
-    "ops": dict, "fidelity_vs_torch": dict, "durations_s": dict, "tools": dict}
+    "ops": dict, "fidelity_vs_torch": dict, "durations_s": dict, "tools": dict, "created": str,
+    "has_metadata": bool, "opset": int, "onnx2tf_peak_rss_mb": (int, float)}
 _REQUIRED = ("kind", "model_name")
 
 
@@ -157,8 +158,9 @@ def _type_problems(data: Dict[str, Any]) -> List[str]:
         value = data.get(key)
         if value is None:
             continue
-        if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
-            problems.append(f"{key} is {type(value).__name__}, expected {typ.__name__}")
+        if not isinstance(value, typ) or (typ is not bool and isinstance(value, bool)):
+            expected = " or ".join(t.__name__ for t in typ) if isinstance(typ, tuple) else typ.__name__
+            problems.append(f"{key} is {type(value).__name__}, expected {expected}")
     if isinstance(data.get("kind"), str) and data["kind"] not in KINDS:
         problems.append(f"kind {data['kind']!r} is not one of {', '.join(KINDS)}")
     return problems
@@ -187,8 +189,27 @@ def load_report(path: PathArg) -> ModelReport:
 
 def find_report(model_path: PathArg) -> Optional[ModelReport]:
     """The report beside ``model_path``, or None. An unreadable report, or one that describes
-    another file (its size differs), is ignored with a warning."""
-    model_path = Path(model_path)
+    another file (another size, or an ONNX report beside a .tflite), is ignored with a warning."""
+    found = _find(Path(model_path))
+    return found[0] if found else None
+
+
+def _describes(report: ModelReport, model_path: Path) -> Optional[str]:
+    """Why ``report`` is not the record of ``model_path`` (None when it is)."""
+    suffix = model_path.suffix.lower()
+    if suffix in (".onnx", ".tflite") and (report.kind == "onnx") != (suffix == ".onnx"):
+        return f"it describes a {report.kind} artifact, not a {suffix} file"
+    try:
+        size = model_path.stat().st_size
+    except OSError:
+        return None
+    if report.size_bytes is not None and size != report.size_bytes:
+        return (f"it describes a file of {report.size_bytes} bytes, {model_path.name} has {size} "
+                "(an older conversion?)")
+    return None
+
+
+def _find(model_path: Path) -> Optional[Tuple[ModelReport, Path]]:
     for candidate in report_candidates(model_path):
         if not candidate.is_file():
             continue
@@ -197,15 +218,11 @@ def find_report(model_path: PathArg) -> Optional[ModelReport]:
         except ReportError as exc:
             log.warning("ignoring the report beside %s: %s", model_path.name, exc.one_line())
             continue
-        try:
-            size = model_path.stat().st_size
-        except OSError:
-            size = None
-        if report.size_bytes is not None and size is not None and size != report.size_bytes:
-            log.warning("ignoring %s: it describes a file of %d bytes, %s has %d (an older "
-                        "conversion?)", candidate.name, report.size_bytes, model_path.name, size)
+        mismatch = _describes(report, model_path)
+        if mismatch:
+            log.warning("ignoring %s: %s", candidate.name, mismatch)
             continue
-        return report
+        return report, candidate
     return None
 
 
@@ -214,13 +231,11 @@ def add_section(model_path: PathArg, name: str, data: Any) -> Optional[Path]:
     rewriting it atomically. Returns the report's path, or None when the model has none."""
     if name in _FIELDS or name in _DERIVED:
         raise ValueError(f"{name!r} is a core field of the model report, not a section")
-    for candidate in report_candidates(model_path):
-        if candidate.is_file():
-            report = find_report(model_path)
-            if report is None:
-                return None
-            report.sections[name] = data
-            return report.dump(candidate)
-    return None
+    found = _find(Path(model_path))
+    if found is None:
+        return None
+    report, path = found
+    report.sections[name] = data
+    return report.dump(path)
 
 

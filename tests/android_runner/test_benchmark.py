@@ -24,13 +24,18 @@ class PhoneSays:
 
     def __init__(self, text: str, rc: Optional[int] = 0, alive: bool = True) -> None:
         self.text, self.rc, self.alive = text, rc, alive
+        self.ps = "PID ARGS\n"
         self.commands: List[List[str]] = []
 
     def run(self, args, timeout=None, check=True) -> AdbResult:
         self.commands.append(list(args))
-        marker = re.search(r"echo (GHOSTEDGE_END_\w+) rc=\$\?$", args[-1]).group(1)
+        marker = re.search(r"echo (GHOSTEDGE_END_\w+) rc=\$(?:\?|rc)$", args[-1]).group(1)
         out = self.text + (f"{marker} rc={self.rc}\n" if self.rc is not None else "")
         return AdbResult(out, "", 0, ["adb", "-s", "STUB", *args])
+
+    def shell(self, argv, timeout=None, check=True) -> AdbResult:   # ps / kill / rm after a timeout
+        self.commands.append(["shell", " ".join(argv)])
+        return AdbResult(self.ps if argv[:1] == ["ps"] else "", "", 0)
 
     def get_state(self, timeout=None) -> str:
         if not self.alive:
@@ -101,3 +106,61 @@ def test_timeout_message_counts_singular_runs() -> None:
     with pytest.raises(AdbTimeoutError) as info:
         run_benchmark_model(Slow(""), BIN, MODEL, 1, None, warmup_runs=0, num_runs=1)  # type: ignore[arg-type]
     assert "with 1 thread, 1 run;" in str(info.value)
+
+
+def test_timeout_kills_the_run_on_the_phone_by_pid() -> None:
+    class Slow(PhoneSays):
+        def run(self, argv, timeout=None, check=True):  # type: ignore[override]
+            raise AdbTimeoutError(argv, "INFO: STARTING!\n", "", None, "SER", what="t", why="t", fix="t")
+
+    phone = Slow("")
+    phone.ps = f"PID ARGS\n 77 /system/bin/sh -c taskset 80 {BIN}\n 78 {BIN} --graph={MODEL}\n"
+    with pytest.raises(AdbTimeoutError) as info:
+        run_benchmark_model(phone, BIN, MODEL, 1, "80", timeout=5)  # type: ignore[arg-type]
+    assert "killed on the phone: pid 78" in str(info.value)
+    assert ["shell", "kill -9 78"] in phone.commands
+
+
+def test_sampling_wraps_the_command_and_is_stripped_from_the_output() -> None:
+    text = (FIXTURES / "04_tf2.16plus_android_info_prefix_percentiles.txt").read_text()
+    text = "GHOSTEDGE_SAMPLE 1.50 1.0 0.5 2/80 9 | 2419200 2841600\n" + text
+    phone = PhoneSays(text)
+    out = run_benchmark_model(phone, BIN, MODEL, 4, "f0", sample_cpus=[6, 7])  # type: ignore[arg-type]
+    assert out.samples == [{"load1": 1.5, "cur_khz": {"6": 2419200, "7": 2841600}}]
+    assert "GHOSTEDGE_SAMPLE" not in out.raw and out.avg_us == pytest.approx(13331.4)
+    script = phone.commands[0][1]
+    assert script.startswith(": > /data/local/tmp/ghostedge/.sampling-") and "2>&1; rc=$?; rm -f" in script
+
+
+@pytest.mark.parametrize("fixture, delegate, required, words, kind", [
+    ("15_failure_gpu_delegate.txt", "gpu", ["--use_gpu=true"], "GPU delegate failed: OpenCL library not loaded",
+     "delegate"),
+    ("07_failure_nnapi_delegate.txt", "nnapi", ["--use_nnapi=true"], "NNAPI delegate failed", "delegate"),
+    ("13_unknown_flag.txt", "cpu", ["--xnnpack_force_fp16=true"],
+     "benchmark_model does not know --xnnpack_force_fp16", "unknown_flag"),
+])
+def test_cell_failures(fixture, delegate, required, words, kind) -> None:
+    from ghostedge.android_runner import CellFailure
+
+    text = (FIXTURES / fixture).read_text()
+    rc = 1 if "failure" in fixture else 0
+    with pytest.raises(CellFailure) as info:
+        run_benchmark_model(PhoneSays(text, rc), BIN, MODEL, 1, "80", delegate=delegate,  # type: ignore[arg-type]
+                            required_flags=required)
+    assert words in info.value.reason and info.value.kind == kind
+
+
+def test_delegate_that_takes_nothing_is_not_a_cpu_figure() -> None:
+    from ghostedge.android_runner import CellFailure
+
+    text = (FIXTURES / "04_tf2.16plus_android_info_prefix_percentiles.txt").read_text().replace(
+        "INFO: STARTING!", "INFO: STARTING!\nINFO: Though GPU delegate is explicitly applied, the model graph "
+        "will not be executed by the delegate.", 1)
+    with pytest.raises(CellFailure, match="took no operator"):
+        run_benchmark_model(PhoneSays(text), BIN, MODEL, 1, "80", delegate="gpu")  # type: ignore[arg-type]
+
+
+def test_refused_flag_value_is_an_error() -> None:
+    text = (FIXTURES / "14_bad_flag_value.txt").read_text()
+    with pytest.raises(BenchmarkError, match="refused a flag"):
+        run_benchmark_model(PhoneSays(text, 1), BIN, MODEL, 1, "80")  # type: ignore[arg-type]

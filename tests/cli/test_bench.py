@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from ghostedge.cli.bench import split_threads
-from ghostedge.device_bench.session import oversubscribed_advice
 from ghostedge.cli.main import main
 from ghostedge.device_bench import summary as summary_mod
 from ghostedge.device_bench.plan import BenchModel, BenchPlan, describe_model
 from ghostedge.device_bench.render import markdown_table
 from ghostedge.device_bench.runner import run_plan
+from ghostedge.device_bench.session import oversubscribed_advice
 from ghostedge.device_bench.store import read_results
 from ghostedge.device_bench.summary import build_summary
 from ghostedge.errors import UsageError
@@ -38,7 +38,7 @@ def test_report_redraws_everything_from_saved_results(saved_results, capsys):
     out = capsys.readouterr().out
     assert "| Models | SD855 time(ms) bs=1, thread=1 | thread=2 | thread=4 | Storage Size(M) |" in out
     assert "| GhostNet_x1_0 (PaddleClas, Paddle Lite) | 12.89 | 8.66 | 6.72 | 20.000 |" in out
-    assert "CV thread=1" in out
+    assert "Protocol: strict" in out and "95 % interval" in out
     for name in ("table.md", "table.csv", "summary.json", "latency.png"):
         assert (saved_results / name).stat().st_size > 0
     assert main(["report", str(saved_results / "results.jsonl"), "--json"]) == 0
@@ -121,6 +121,7 @@ def test_force_keeps_old_results_when_the_device_fails_before_measuring(tmp_path
 
 def test_local_bench_json_in_process(tmp_path, tiny_models, capsys):
     args = ["bench", *map(str, tiny_models), "--device", "local", "--threads", "1", "2", "--repeats", "2",
+            "--adaptive-budget", "0",
             "--num-runs", "3", "--warmup-runs", "1", "--min-secs", "0", "--warmup-min-secs", "0",
             "--output", str(tmp_path / "o"), "--json"]
     assert main(args) == 0
@@ -234,10 +235,15 @@ def test_local_oversubscription_does_not_suggest_affinity_all(tmp_path, tiny_mod
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     assert main(["bench", str(tiny_models[0]), "--device", "local", "--threads", str(cpus + 1),
                  *FAST, "--output", str(tmp_path / "o")]) == 0
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert "exceed" in err and "--affinity all" not in err and "fewer --threads" in err
     one = "1 CPU" if cpus == 1 else f"{cpus} CPUs"
     assert one in err
+    cell = json.loads(captured.out)["rows"][0]["cells"][str(cpus + 1)]
+    assert cell["oversubscribed"] and "oversubscribed" in cell["marks"]   # never a plain figure
+    table = (tmp_path / "o" / "table.md").read_text().splitlines()[2]
+    assert "(oversubscribed" in table
 
 
 def test_oversubscription_advice_per_backend():

@@ -55,6 +55,9 @@ class ScriptedBackend:
         self.calls: List[tuple] = []
         self.temps = list(temps or [])
         self.closed = False
+        self.failing_delegates: Dict[str, str] = {}
+        self.extra: Any = None            # (model, threads, n) -> more result keys (host_load, frequency)
+        self.profile_text = ""
 
     def device_info(self) -> Dict[str, Any]:
         label = "SD855" if self.sd855 else "SM8550"
@@ -74,15 +77,31 @@ class ScriptedBackend:
     def temperatures(self) -> Dict[str, float]:
         return self.temps.pop(0) if self.temps else {"battery": 31.0}
 
-    def run(self, model: Any, threads: int, plan: Any) -> Dict[str, Any]:
+    def run(self, model: Any, threads: int, plan: Any, delegate: str = "cpu") -> Dict[str, Any]:
         n = len(self.calls)
-        self.calls.append((model.label, threads))
+        self.calls.append((model.label, threads) if delegate == "cpu" else (model.label, threads, delegate))
         if self.fail_at is not None and n == self.fail_at:
             raise self.fail_with
+        if delegate in self.failing_delegates:
+            from ghostedge.android_runner.errors import CellFailure
+
+            raise CellFailure(f"The {delegate.upper()} delegate failed", self.failing_delegates[delegate],
+                              reason=f"{delegate.upper()} delegate failed: {self.failing_delegates[delegate]}")
         avg = float(self.latency_us(model, threads, n))
-        return {"avg_us": avg, "init_us": 1000.0,
-                "runs": {"count": plan.num_runs, "avg": avg, "min": avg * 0.9, "max": avg * 1.1},
-                "warmup": {"count": plan.warmup_runs}, "memory": {}}
+        result = {"avg_us": avg, "init_us": 1000.0,
+                  "runs": {"count": plan.num_runs, "avg": avg, "min": avg * 0.9, "max": avg * 1.1},
+                  "warmup": {"count": plan.warmup_runs}, "memory": {}}
+        if self.extra is not None:
+            result.update(self.extra(model, threads, n))
+        return result
+
+    def profile(self, model: Any, threads: int, plan: Any) -> str:
+        self.calls.append((model.label, threads, "profile"))
+        return self.profile_text
+
+    def memory(self, model: Any, threads: int, plan: Any, delegate: str = "cpu") -> Dict[str, float]:
+        self.calls.append((model.label, threads, "memory", delegate))
+        return {"peak_periodic_mb": 42.5, "delta_overall_mb": 30.0}
 
     def close(self) -> None:
         self.closed = True

@@ -12,7 +12,8 @@ from ghostedge.errors import UsageError
 
 
 def _model(name: str, precision: str = "fp32") -> BenchModel:
-    return BenchModel(f"/m/{name}.{precision}.tflite", name, None, precision, "0" * 64, 1000)
+    return BenchModel(path=f"/m/{name}.{precision}.tflite", display_name=name, registry_name=None,
+                      precision=precision, sha256="0" * 64, size_bytes=1000)
 
 
 def test_plan_interleaves_repeats_over_all_cells():
@@ -40,7 +41,8 @@ def test_plan_refuses_bad_settings(kwargs, word):
 def test_plan_refuses_duplicate_rows_and_empty():
     with pytest.raises(UsageError, match="Nothing to benchmark"):
         BenchPlan([])
-    twin = BenchModel("/other/a.fp32.tflite", "a", None, "fp32", "1" * 64, 10)
+    twin = BenchModel(path="/other/a.fp32.tflite", display_name="a", registry_name=None, precision="fp32",
+                        sha256="1" * 64, size_bytes=10)
     with pytest.raises(UsageError, match="share the table row"):
         BenchPlan([_model("a"), twin])
     named = disambiguate([_model("a"), twin, _model("b")])

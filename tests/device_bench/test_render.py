@@ -8,7 +8,8 @@ import json
 import pytest
 
 from ghostedge.device_bench.plan import BenchPlan, describe_model
-from ghostedge.device_bench.render import csv_text, markdown_report, markdown_table, write_reports
+from ghostedge.device_bench.render import csv_text, markdown_report, markdown_table
+from ghostedge.device_bench.reportfiles import write_reports
 from ghostedge.device_bench.runner import run_plan
 from ghostedge.device_bench.store import read_results
 from ghostedge.device_bench.summary import build_summary
@@ -54,12 +55,16 @@ def test_reference_rows_only_on_sd855(tmp_path, tiny_models, scripted_backend):
     assert "PaddleClas" not in csv_text(summary)
 
 
-def test_high_cv_is_flagged(tmp_path, tiny_models, scripted_backend):
+def test_unstable_cells_are_marked_and_said_so(tmp_path, tiny_models, scripted_backend):
+    # 6 runs alternating 10 and 12 ms: the 95 % interval is [min, max] = ±10 %, wider than ±2 %
     noisy = scripted_backend(latency_us=lambda m, t, n: 10000.0 * (1.0 + 0.2 * (n // 6 % 2)))
-    summary = _summary(tmp_path, tiny_models, noisy)
-    assert any("CV" in w and "GhostNet_x1_0 FP32 at 1 thread" in w for w in summary["warnings"])
+    summary = _summary(tmp_path, tiny_models, noisy, repeats=6)
+    cell = summary["rows"][0]["cells"]["1"]
+    assert cell["stable"] is False and "unstable" in cell["marks"]
+    assert any("GhostNet_x1_0 FP32 at 1 thread: unstable" in w for w in summary["warnings"])
     report = markdown_report(summary)
-    assert "(high)" in report and "| Models | CV thread=1 | CV thread=2 | CV thread=4 | repeats |" in report
+    assert "| GhostNet_x1_0 FP32 | 11.00 (unstable) |" in report
+    assert "[10.00–12.00] n=6, best 9.00, mean 11.00" in report
 
 
 def test_csv_and_json_carry_every_cell(tmp_path, tiny_models, scripted_backend):

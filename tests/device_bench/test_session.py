@@ -64,7 +64,7 @@ def _error_line(stderr: str) -> str:
 def _bench_args(phone, ws: Path, *extra: str) -> List[str]:
     return ["bench", "--device", phone.serial, "--benchmark-binary", str(ws / "bin" / "benchmark_model"),
             "--warmup-runs", "1", "--num-runs", "5", "--min-secs", "0", "--warmup-min-secs", "0",
-            "--output", str(ws / "res"), *extra]
+            "--adaptive-budget", "0", "--output", str(ws / "res"), *extra]
 
 
 def _wait_for_runs(path: Path, count: int, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -90,7 +90,7 @@ def test_full_bench_prints_seed_table_and_leaves_nothing(tmp_path):
         assert lines[start + 2].startswith("| GhostNet_x1_0 FP32 | ")
         assert lines[start + 3].startswith("| GhostNet_x1_0 INT8 | ")
         assert lines[start + 4] == "| GhostNet_x1_0 (PaddleClas, Paddle Lite) | 12.89 | 8.66 | 6.72 | 20.000 |"
-        assert "CV thread=1" in res.stdout
+        assert "Protocol: strict" in res.stdout and "95 % interval" in res.stdout
         assert phone.listdir() is None            # /data/local/tmp/ghostedge removed
         assert phone.last_taskset_mask() == "f0"  # big cores of the SD855 profile (cpu4-7)
     out = ws / "res"
@@ -210,7 +210,7 @@ def test_devices_lists_usable_and_unauthorized_phones(tmp_path):
 
 def test_local_device_end_to_end(tmp_path):
     ws = _workspace(tmp_path)
-    res = _run(["bench", "--device", "local", "--threads", "1", "2", "4", "--repeats", "2",
+    res = _run(["bench", "--device", "local", "--threads", "1", "2", "4", "--repeats", "2", "--adaptive-budget", "0",
                 "--num-runs", "20", "--min-secs", "0", "--warmup-min-secs", "0",
                 "--output", str(ws / "local")], ws, {**os.environ})
     assert res.returncode == 0, res.stderr

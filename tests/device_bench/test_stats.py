@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ghostedge.device_bench.runner import hottest, wait_for_cooldown
+from ghostedge.device_bench.thermal import hottest, wait_for_cooldown
 from ghostedge.device_bench.stats import (HEADLINE, HIGH_CV, RunSummary, cell_from_runs,
                                           cell_stats, median_interval, run_from_result,
                                           run_from_stat_line, run_from_stats, run_from_times,

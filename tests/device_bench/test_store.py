@@ -42,9 +42,9 @@ def test_each_record_is_on_disk_when_the_next_run_starts(tmp_path, tiny_models, 
     seen = []
 
     class Peeking(scripted_backend):
-        def run(self, model, threads, plan):
+        def run(self, model, threads, plan, delegate="cpu"):
             seen.append(sum(1 for line in path.read_text().splitlines() if '"kind": "run"' in line))
-            return super().run(model, threads, plan)
+            return super().run(model, threads, plan, delegate)
 
     run_plan(_plan(tiny_models), Peeking(), path)
     assert seen == list(range(8))
@@ -123,15 +123,72 @@ def test_temperatures_are_read_around_every_run(tmp_path, tiny_models, scripted_
 
 
 def test_cooldown_is_recorded_per_run(tmp_path, tiny_models, scripted_backend, monkeypatch):
-    hot_then_cool = [{"cpu": 70.0}, {"cpu": 35.0}] + [{"cpu": 35.0}] * 20
+    from ghostedge.device_bench import thermal
+
+    hot_then_cool = [{"cpu": 70.0}, {"cpu": 70.0}, {"cpu": 35.0}] + [{"cpu": 35.0}] * 20
     backend = scripted_backend(temps=hot_then_cool)
     plan = _plan(tiny_models, repeats=1, cooldown_temp_c=40.0, cooldown_max_wait_s=10.0)
-    import ghostedge.device_bench.runner as runner_mod
-
-    original = runner_mod.wait_for_cooldown
-    monkeypatch.setattr(runner_mod, "wait_for_cooldown",
-                        lambda read, thr, mx: original(read, thr, mx, sleep=lambda s: None))
+    monkeypatch.setattr(thermal, "POLL_S", 0.01)
     run_plan(plan, backend, tmp_path / "r.jsonl")
-    runs = read_results(tmp_path / "r.jsonl")[0].runs
+    session = read_results(tmp_path / "r.jsonl")[0]
+    runs = session.runs
+    assert session.header["thermal"]["mode"] == "temp" and session.header["thermal"]["threshold_c"] == 40.0
     assert runs[0]["cooldown"]["threshold_c"] == 40.0 and not runs[0]["cooldown"]["timed_out"]
+    assert runs[0]["cooldown"]["waited_s"] > 0 and runs[1]["cooldown"]["waited_s"] == 0
     assert runs[0]["temperatures_before"] == {"cpu": 35.0}
+
+
+def test_a_failing_write_keeps_every_record_in_memory_and_no_empty_file(tmp_path, monkeypatch):
+    import errno
+    import os as os_mod
+
+    from ghostedge.device_bench import store
+
+    calls = {"n": 0}
+    real = os_mod.fsync
+
+    def fsync(fd):
+        calls["n"] += 1
+        if calls["n"] >= 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd)
+
+    monkeypatch.setattr(store.os, "fsync", fsync)
+    path = tmp_path / "r.jsonl"
+    writer = ResultsWriter(path)
+    writer.append({"kind": "session", "session_id": "s"})
+    writer.append({"kind": "run", "session_id": "s", "n": 1})
+    assert writer.error is not None and writer.error.errno == errno.ENOSPC
+    assert len(writer.records) == 2
+    assert not path.exists() or path.stat().st_size > 0   # never a 0-byte results file
+    monkeypatch.setattr(store.os, "fsync", real)
+    saved = writer.save(tmp_path / "elsewhere" / "r.jsonl")
+    assert [s.runs[0]["n"] for s in read_results(saved)] == [1]
+
+
+def test_sessions_from_memory_match_the_file(tmp_path, tiny_models, scripted_backend):
+    from ghostedge.device_bench.store import sessions_from_records
+
+    path = tmp_path / "r.jsonl"
+    run_plan(_plan(tiny_models, repeats=1), scripted_backend(), path)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [len(s.runs) for s in sessions_from_records(records)] == [len(s.runs) for s in read_results(path)] == [4]
+
+
+def test_results_written_before_delegates_and_profiles_still_load(tmp_path):
+    """A results.jsonl of the first ghostedge.bench/1 writer (no delegate, status, protocol keys)."""
+    from ghostedge.device_bench.summary import build_summary
+
+    header = {"schema": SCHEMA, "kind": "session", "session_id": "old", "device": {"kind": "adb", "serial": "X",
+              "label": "SD855", "is_sd855": True, "affinity": {"policy": "big", "mask": "f0", "cpus": [4]}},
+              "plan": {"models": [{"label": "M FP32", "path": "/m", "size_bytes": 1000}], "threads": [1]}}
+    run = {"schema": SCHEMA, "kind": "run", "session_id": "old", "threads": 1, "repeat": 0,
+           "model": {"label": "M FP32", "path": "/m", "size_bytes": 1000},
+           "result": {"avg_us": 5000.0, "runs": {"count": 50, "avg": 5000.0, "min": 4800.0}}}
+    end = {"schema": SCHEMA, "kind": "end", "session_id": "old", "status": "ok"}
+    newer = {"schema": SCHEMA, "kind": "calibration", "session_id": "old"}   # a kind from a later version
+    path = tmp_path / "old.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in (header, run, newer, end)) + "\n")
+    summary = build_summary(read_results(path))
+    cell = summary["rows"][0]["cells"]["1"]
+    assert cell["headline_ms"] == 5.0 and cell["run_stat"] == "avg" and summary["protocol"] == "strict"

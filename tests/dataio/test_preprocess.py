@@ -161,3 +161,15 @@ def test_preprocessing_for_another_image_size_keeps_the_256_224_ratio() -> None:
     assert (small.crop, small.resize_short) == (64, 73)      # round(64 * 256 / 224) = 73
     assert (small.mean, small.std, small.resize_backend) == (pre.mean, pre.std, pre.resize_backend)
     assert for_image_size(PRESETS["paddle"], 96).resize_short == 110
+
+
+def test_a_decompression_bomb_is_called_too_large_not_the_wrong_format(tmp_path, monkeypatch):
+    from PIL import Image
+
+    path = tmp_path / "huge.jpg"
+    Image.new("RGB", (400, 300), (10, 20, 30)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)   # 120000 pixels is then > 2x the limit
+    with pytest.raises(DataError) as info:
+        load_pixels(path, PRESETS["torchvision"])
+    line = info.value.one_line()
+    assert "too large to decode safely" in line and "JPEG/PNG" not in line, line
