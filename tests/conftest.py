@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
+import signal
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +13,10 @@ DATA_DIR = TESTS_DIR / "data"
 
 sys.path.insert(0, str(TESTS_DIR))  # test helpers such as fakephone/ import by name
 os.environ.setdefault("GHOSTEDGE_NO_PROGRESS", "1")
+# A suite started as a background job (`cmd &` in a script, nohup) inherits SIGINT ignored, and so
+# would every child it starts: the Ctrl-C tests need Python's own handler, as in a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
