@@ -149,6 +149,15 @@ def _tensor_line(t: Dict[str, Any]) -> str:
     return f"  {t['name']}: {t['shape']} {t['dtype']}{quant}"
 
 
+def _row_mark(row: Dict[str, Any]) -> str:
+    """A checked row that failed; a reported row (``passed`` None) that differs is not a failure."""
+    if row.get("passed") is False:
+        return "  (fails)"
+    if row.get("passed") is None and (row.get("problem") or not row.get("load_ok", True)):
+        return "  (differs; reported, not a failure)"
+    return ""
+
+
 def _arm_lines(section: Optional[Dict[str, Any]]) -> List[str]:
     """The ARM check kept in the model's report (``ghostedge check``), one line per run."""
     if not section:
@@ -162,7 +171,7 @@ def _arm_lines(section: Optional[Dict[str, Any]]) -> List[str]:
         lines.append(f"  {row.get('core')} t{row.get('threads')} {row.get('runtime')} {row.get('mode')}: "
                      + ("load failed: " + str(row.get("error")) if not row.get("load_ok") else
                         f"max diff {diff:.3g}" if isinstance(diff, (int, float)) else "compared")
-                     + ("" if row.get("passed", True) else "  (fails)"))
+                     + _row_mark(row))
     return lines
 
 

@@ -54,3 +54,19 @@ def test_not_a_model_is_one_line_error(tmp_path, capsys):
     assert capsys.readouterr().err.strip().startswith("error: ")
     assert main(["inspect", str(tmp_path / "missing.tflite")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_arm_check_rows_say_failed_or_reported():
+    from ghostedge.appexport.inspection import _arm_lines
+
+    section = {"arch": "arm64", "passed": True, "checked_at": "2026-12-05", "rule": "r", "rows": [
+        {"core": "cortex-a76", "threads": 1, "runtime": "LiteRT 2.1.0", "mode": "default", "load_ok": True,
+         "max_abs_diff": 0.0039, "passed": True, "problem": None},
+        {"core": "cortex-a76", "threads": 1, "runtime": "tflite-runtime 2.14.0", "mode": "default", "load_ok": True,
+         "max_abs_diff": 0.113, "passed": None, "problem": "29 steps"},
+        {"core": "cortex-a53", "threads": 2, "runtime": "LiteRT 2.1.0", "mode": "default", "load_ok": True,
+         "max_abs_diff": 0.5, "passed": False, "problem": "too far"}]}
+    rows = [line for line in _arm_lines(section) if line.startswith("  cortex")]
+    assert rows[0].endswith("max diff 0.0039")
+    assert rows[1].endswith("max diff 0.113  (differs; reported, not a failure)")
+    assert rows[2].endswith("max diff 0.5  (fails)")
